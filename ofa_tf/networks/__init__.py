@@ -1,0 +1,1 @@
+"""Supernets (elastic) and static subnet builders."""
