@@ -1,0 +1,67 @@
+"""Tests of the elastic layers against NumPy and across execution modes."""
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf.layers import ElasticBatchNormalization, ElasticDepthwiseConv2D
+
+
+class ElasticBatchNormalizationTest(tf.test.TestCase):
+
+  def test_masked_and_sliced_match_numpy(self):
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, (4, 5, 5, 16)).astype(np.float32)
+    n = 8
+    results = {}
+    for mode in ("masked", "sliced"):
+      bn = ElasticBatchNormalization(epsilon=1e-5, momentum=0.9)
+      bn.build(x.shape)
+      inputs = x.copy()
+      if mode == "masked":
+        inputs[..., n:] = 0.0
+      else:
+        inputs = inputs[..., :n]
+      y = bn(tf.constant(inputs), training=True, active_channels=tf.constant(n), mode=mode)
+      results[mode] = (y.numpy()[..., :n], bn.moving_mean.numpy(), bn.moving_variance.numpy())
+      if mode == "masked":
+        self.assertAllEqual(y.numpy()[..., n:], np.zeros_like(y.numpy()[..., n:]))
+    mean, var = x[..., :n].mean((0, 1, 2)), x[..., :n].var((0, 1, 2))
+    want = (x[..., :n] - mean) / np.sqrt(var + 1e-5)
+    want_mean = np.concatenate([0.1 * mean, np.zeros(8)])
+    want_var = np.concatenate([0.9 + 0.1 * var, np.ones(8)])
+    for mode, (y, moving_mean, moving_var) in results.items():
+      self.assertAllClose(y, want, atol=1e-4, msg=mode)
+      self.assertAllClose(moving_mean, want_mean, atol=1e-5, msg=mode)
+      self.assertAllClose(moving_var, want_var, atol=1e-4, msg=mode)
+
+  def test_update_gate_and_momentum_override(self):
+    bn = ElasticBatchNormalization()
+    bn.build((None, None, None, 4))
+    x = tf.random.stateless_normal((2, 3, 3, 4), seed=(1, 2)) + 5.0
+    bn(x, training=True, update=tf.constant(False))
+    self.assertAllEqual(bn.moving_mean, np.zeros(4))
+    bn(x, training=True, momentum=tf.constant(0.0))
+    self.assertAllClose(bn.moving_mean, tf.reduce_mean(x, [0, 1, 2]), atol=1e-5)
+
+
+class ElasticDepthwiseConv2DTest(tf.test.TestCase):
+
+  def test_modes_agree_for_every_kernel_size_and_stride(self):
+    x = tf.random.stateless_normal((2, 9, 9, 12), seed=(3, 4))
+    for stride in (1, 2):
+      layer = ElasticDepthwiseConv2D((3, 5, 7), stride)
+      layer.build(x.shape)
+      for index, size in enumerate((3, 5, 7)):
+        masked = layer(x, tf.constant(index), mode="masked")
+        sliced = layer(x[..., :8], tf.constant(index), active_channels=tf.constant(8),
+                       mode="sliced")
+        p = size // 2
+        want = tf.nn.depthwise_conv2d(x, layer.kernel_for(size), [1, stride, stride, 1],
+                                      padding=[[0, 0], [p, p], [p, p], [0, 0]])
+        self.assertAllClose(masked, want, atol=1e-5)
+        self.assertAllClose(sliced, want[..., :8], atol=1e-5)
+        self.assertEqual(masked.shape[1], -(-9 // stride))
+
+
+if __name__ == "__main__":
+  tf.test.main()

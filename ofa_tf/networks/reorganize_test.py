@@ -1,0 +1,59 @@
+"""Tests of the channel importance re-organization."""
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf import search_space as ss
+from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks.ofa_mobilenet_v3_test import randomize
+from ofa_tf.networks.reorganize import band_permutation, reorganize_channels
+
+
+class BandPermutationTest(tf.test.TestCase):
+
+  def test_sorts_descending_within_bands_only(self):
+    importance = np.array([1.0, 5.0, 3.0, 9.0, 0.0, 2.0, 7.0])
+    perm = band_permutation(importance, [3, 7])
+    self.assertAllEqual(perm, [1, 2, 0, 3, 6, 5, 4])
+    self.assertAllEqual(band_permutation(importance, [7]), np.argsort(-importance))
+
+
+class ReorganizeTest(tf.test.TestCase):
+
+  def test_keeps_trained_subnets_and_sorts_importance(self):
+    space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
+    supernet = OFAMobileNetV3(space)
+    randomize(supernet, seed=4)
+    x = tf.random.stateless_normal((2, 32, 32, 3), seed=(5, 6))
+    largest = space.max_config(32)
+    e4 = largest.replace(e=(4,) * space.num_blocks)
+    before = {c: supernet(x, arch=supernet.arch_inputs(c)) for c in (largest, e4)}
+    batch_stats_before = supernet(x, training=True, arch=supernet.arch_inputs(largest),
+                                  bn_momentum=tf.constant(1.0))
+
+    reorganize_channels(supernet, trained_expand_ratios=(4, 6))
+
+    for config, want in before.items():
+      self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want, atol=1e-4)
+    self.assertAllClose(
+        supernet(x, training=True, arch=supernet.arch_inputs(largest),
+                 bn_momentum=tf.constant(1.0)), batch_stats_before, atol=1e-4)
+    for b, block in enumerate(supernet.blocks):
+      edge = space.mid_channels(space.block_input_channels(b), 4)
+      importance = np.abs(block.project_kernel.numpy()).sum(axis=(0, 1, 3))
+      for band in (importance[:edge], importance[edge:]):
+        self.assertTrue(np.all(np.diff(band) <= 0), f"block {b} not sorted within bands")
+      if block.max_se_channels:
+        se_edge = space.se_channels(edge)
+        se_importance = np.abs(block.se_expand_kernel.numpy()).sum(axis=(0, 1, 3))
+        self.assertTrue(np.all(np.diff(se_importance[:se_edge]) <= 0))
+        self.assertTrue(np.all(np.diff(se_importance[se_edge:]) <= 0))
+
+  def test_rejects_ratios_outside_the_space(self):
+    supernet = OFAMobileNetV3(ss.get_space("ofa_mbv3_tiny"))
+    with self.assertRaisesRegex(ValueError, "trained_expand_ratios"):
+      reorganize_channels(supernet, (5,))
+
+
+if __name__ == "__main__":
+  tf.test.main()
