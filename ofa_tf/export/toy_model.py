@@ -105,3 +105,36 @@ def toy_mobilenet_v3(resolution=32, num_classes=10, seed=0):
       layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
                          rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape)])
   return model
+
+
+def synthetic_classification(num_images, resolution=32, num_classes=10, seed=0):
+  """A learnable toy task: class k = a colour tint plus horizontal stripes of frequency k.
+
+  Args:
+    num_images: number of images.
+    resolution: height and width in pixels.
+    num_classes: number of classes.
+    seed: seed of the noise and the labels.
+
+  Returns:
+    (float32 (N, resolution, resolution, 3) images in [0, 1], int64 (N,) labels).
+  """
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, num_classes, num_images)
+  rows = np.arange(resolution)[None, :, None, None]
+  freq = (labels + 1)[:, None, None, None]
+  stripes = 0.5 + 0.25 * np.sin(2 * np.pi * freq * rows / resolution)
+  tint = np.stack([np.cos(2 * np.pi * labels / num_classes), np.sin(2 * np.pi * labels /
+                                                                     num_classes),
+                   np.zeros(num_images)], -1)[:, None, None, :] * 0.15
+  images = stripes + tint + rng.normal(0, 0.1, (num_images, resolution, resolution, 3))
+  return np.clip(images, 0, 1).astype(np.float32), labels
+
+
+def train_toy(model, images, labels, epochs=3, seed=0):
+  """Trains `model` on (images, labels) with Adam (a stand-in for a trained subnet)."""
+  tf_keras.utils.set_random_seed(seed)
+  model.compile(tf_keras.optimizers.Adam(3e-3),
+                tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+  model.fit(images, labels, batch_size=32, epochs=epochs, verbose=0)
+  return model
