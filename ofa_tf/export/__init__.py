@@ -1,0 +1,1 @@
+"""TFLite export: target recipes, QAT, conversion, verification, EdgeTPU analysis, metadata."""

@@ -1,0 +1,42 @@
+"""Tests for lowering."""
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf.export import lowering
+from ofa_tf.export import toy_model
+
+
+class LoweringTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.model = toy_model.toy_mobilenet_v3()
+    cls.images = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+
+  def test_finds_every_hswish_but_not_the_se_gate(self):
+    # stem, 2 x (expand, depthwise) in blocks 1-2, head conv, head feature: 7 h-swish.
+    found = lowering.find_hswish(self.model.get_config())
+    self.assertLen(found, 7)
+    self.assertNotIn("block1_se_mul", [f["mul"] for f in found])
+
+  def test_decomposed_is_the_same_function_with_static_batch(self):
+    lowered = lowering.lower_model(self.model, "decomposed", batch_size=1)
+    self.assertEqual(lowered.input_shape, (1, 32, 32, 3))
+    for image in self.images:
+      self.assertAllClose(lowered(image[None]), self.model(image[None]), atol=1e-6)
+
+  def test_relu_variant_replaces_hswish(self):
+    lowered = lowering.lower_model(self.model, "relu")
+    self.assertEmpty(lowering.find_hswish(lowered.get_config()))
+    self.assertEqual(type(lowered.get_layer("stem_hswish_mul")).__name__, "ReLU")
+    self.assertEqual(lowered.predict(self.images, verbose=0).shape, (2, 10))
+
+  def test_unknown_mode(self):
+    with self.assertRaisesRegex(ValueError, "hswish_mode='gelu'"):
+      lowering.lower_model(self.model, "gelu")
+
+
+if __name__ == "__main__":
+  tf.test.main()
