@@ -1,0 +1,19 @@
+"""A synthetic accuracy function for search tests: linear in the encoding, known optimum."""
+
+import numpy as np
+
+from ofa_tf.search.encoding import ArchEncoder
+
+
+def linear_accuracy_fn(space, seed=0):
+  """Returns (fn, weights): fn(genes) = 60 + features @ weights, larger subnets favoured."""
+  encoder = ArchEncoder(space)
+  rng = np.random.default_rng(seed)
+  weights = rng.normal(0.0, 0.3, encoder.dim)
+  # Bigger kernels, expand ratios and resolutions help on average (as in real nets).
+  for offset, count in ((encoder.kernel_offset, len(space.kernel_sizes)),
+                        (encoder.expand_offset, len(space.expand_ratios))):
+    for b in range(space.num_blocks):
+      weights[offset + b * count: offset + (b + 1) * count] += np.arange(count) * 0.5
+  weights[encoder.resolution_offset:] += np.linspace(0, 3, len(space.resolutions))
+  return (lambda genes: 60.0 + encoder.encode_genes(genes) @ weights), weights
