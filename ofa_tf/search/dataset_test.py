@@ -6,21 +6,12 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf.search import dataset
+from ofa_tf.search.search_test_util import synthetic_evaluate
 from ofa_tf.search_space import get_space
 
 
 class _Interrupt(Exception):
   pass
-
-
-def synthetic_evaluate(space):
-  """A deterministic fake 'BN-recalibrate and evaluate': top-1 grows with MACs."""
-  top = space.macs(space.max_config())
-
-  def evaluate(config):
-    macs = space.macs(config)
-    return 0.5 + 0.4 * macs / top, 2.0 - macs / top
-  return evaluate
 
 
 class CountingEvaluate:

@@ -5,7 +5,8 @@ bias starts at the mean training accuracy, trained with Adam on an 80/20 split o
 (subnet, top-1) pairs. Targets and predictions are top-1 accuracy in percent (0-100), so the
 held-out RMSE is in accuracy points.
 
-Training uses tf_keras; search-time inference runs the same weights in NumPy
+Training uses tf_keras (imported when first needed, so that loading a predictor and searching
+start in about a second without TensorFlow); search-time inference runs the same weights in NumPy
 (`AccuracyPredictor.predict_features`), which for batches of ~100 rows avoids the per-call
 overhead of a Keras/TensorFlow call (see benchmarks/search_benchmark.py for the numbers).
 
@@ -23,8 +24,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import scipy.stats
-import tensorflow as tf
-import tf_keras
 
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search.files import atomic_write_bytes
@@ -94,7 +93,7 @@ class PredictorReport:
 
 
 def build_mlp(input_dim: int, hidden_units: Sequence[int], output_bias: float,
-              seed: int) -> tf_keras.Model:
+              seed: int) -> "tf_keras.Model":
   """The predictor MLP: Dense-ReLU hidden layers and a linear output with bias `output_bias`.
 
   Args:
@@ -106,6 +105,7 @@ def build_mlp(input_dim: int, hidden_units: Sequence[int], output_bias: float,
   Returns:
     A tf_keras Model mapping float32 [N, input_dim] to float32 [N, 1].
   """
+  import tf_keras  # pylint: disable=g-import-not-at-top
   inputs = tf_keras.Input((input_dim,), name="encoding")
   x = inputs
   for i, units in enumerate(hidden_units):
@@ -161,7 +161,7 @@ class AccuracyPredictor:
     """Predicted top-1 (percent), float32 [N], of `configs`."""
     return self.predict_features(self.encoder.encode(configs))
 
-  def keras_model(self) -> tf_keras.Model:
+  def keras_model(self) -> "tf_keras.Model":
     """The same predictor as a tf_keras Model ([N, dim] -> [N, 1])."""
     model = build_mlp(self.encoder.dim, self.hidden_units, 0.0, seed=0)
     model.set_weights([w for pair in self.weights for w in pair])
@@ -245,6 +245,8 @@ def train_predictor(space: MobileNetV3Space, configs: Sequence[SubnetConfig],
                      f"{len(top1)} top-1 values")
   if top1.min() < 0.0 or top1.max() > 1.0:
     raise ValueError(f"top1 must be fractions in [0, 1]; got range [{top1.min()}, {top1.max()}]")
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf_keras  # pylint: disable=g-import-not-at-top
   encoder = ArchEncoder(space)
   features = encoder.encode(configs)
   targets = (top1 * 100.0).astype(np.float32)
