@@ -1,8 +1,12 @@
 """Synthetic accuracy functions for search tests (no trained supernet needed)."""
 
+import os
+
 import numpy as np
 
+from ofa_tf.search import dataset
 from ofa_tf.search.encoding import ArchEncoder
+from ofa_tf.search_space import get_space
 
 
 def linear_accuracy_fn(space, seed=0):
@@ -27,3 +31,12 @@ def synthetic_evaluate(space):
     macs = space.macs(config)
     return 0.5 + 0.4 * macs / top, 2.0 - macs / top
   return evaluate
+
+
+def write_synthetic_dataset(workdir, num_subnets, space_name="ofa_mbv3_tiny"):
+  """Writes `<workdir>/accuracy_dataset.jsonl` measured with `synthetic_evaluate`."""
+  space = get_space(space_name)
+  dataset.build_accuracy_dataset(space, synthetic_evaluate(space),
+                                 os.path.join(workdir, dataset.DATASET_FILE),
+                                 num_subnets=num_subnets, seed=0)
+  return space
