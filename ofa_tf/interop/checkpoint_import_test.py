@@ -101,6 +101,19 @@ class OracleTest(tf.test.TestCase):
     self.assertAllEqual(self.supernet.named_weights()["block5.project_bn.moving_mean"], moving)
     self.assertEqual(self.supernet.dropout.rate, self.supernet.space.dropout_rate)
 
+  def test_extracted_static_subnet_reproduces_the_reference(self):
+    # Eval-mode cases only: an extracted subnet carries the imported BN moving statistics.
+    import json  # pylint: disable=g-import-not-at-top
+    from ofa_tf.networks import extract  # pylint: disable=g-import-not-at-top
+    with open(CASES) as f:
+      case = json.load(f)["cases"][1]
+    config = ss.SubnetConfig.from_reference(case["config"], resolution=case["resolution"],
+                                            space="ofa_mbv3_w1.0")
+    model = extract.extract_subnet(self.supernet, config)
+    with np.load(os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.npz")) as data:
+      images, want = np.transpose(data["input_1"], (0, 2, 3, 1)), data["logits_1"]
+    self.assertLessEqual(np.max(np.abs(model(images).numpy() - want)), oracle.TOLERANCE)
+
   @pytest.mark.slow
   def test_all_fourteen_cases(self):
     self._check(oracle.verify_cases(self.supernet, CASES), 14)
