@@ -14,6 +14,9 @@ The pickle is read by a restricted `pickle.Unpickler`: tensors are rebuilt from
 `collections.OrderedDict` is a dict, and every other global becomes an inert placeholder (no
 code from the file is imported or run). Storage types: float16/32/64, int8/16/32/64, uint8,
 bool.
+
+PyTorch is optional: only a cross-check test uses it when installed (CPU-only:
+`.venv/bin/pip install torch==2.13.0`, the `+cpu` wheel on this machine).
 """
 
 from __future__ import annotations
