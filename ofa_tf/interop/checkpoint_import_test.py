@@ -1,0 +1,128 @@
+"""Tests of the checkpoint import: mapping, layouts, errors, and the shared numerical oracle."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ofa_tf import search_space as ss
+from ofa_tf.interop import checkpoint_import as ci
+from ofa_tf.interop import ofa_state_dict as osd
+from ofa_tf.interop import oracle
+from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+
+REFERENCE = "../shared/reference"
+SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")
+CASES = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.json")
+W10 = "ofa_mbv3_d234_e346_k357_w1.0"
+
+
+class MappingTest(tf.test.TestCase):
+
+  def test_every_tensor_maps_one_to_one_onto_the_supernet(self):
+    for arch, space_name in osd.ARCHITECTURES.items():
+      space = ss.get_space(space_name)
+      supernet = OFAMobileNetV3(space)
+      targets = supernet.named_weights()
+      shapes = osd.expected_shapes(space)
+      names = {}
+      for key, shape in shapes.items():
+        name, layout = ci.keras_name(key)
+        self.assertNotIn(name, names, f"{key} and {names.get(name)} -> {name}")
+        names[name] = key
+        converted = ci.to_keras_layout(np.zeros(shape), layout).shape
+        self.assertEqual(converted, tuple(targets[name].shape), key)
+      self.assertEqual(set(names), set(targets), arch)
+
+  def test_layouts(self):
+    conv = np.arange(2 * 3 * 5 * 7).reshape(2, 3, 5, 7)  # (O, I, kh, kw)
+    self.assertAllEqual(ci.to_keras_layout(conv, "conv")[4, 6, 1, 0], conv[0, 1, 4, 6])
+    dw = np.arange(4 * 1 * 3 * 3).reshape(4, 1, 3, 3)    # (C, 1, kh, kw)
+    self.assertAllEqual(ci.to_keras_layout(dw, "depthwise")[2, 1, 3, 0], dw[3, 0, 2, 1])
+    linear = np.arange(6).reshape(2, 3)
+    self.assertAllEqual(ci.to_keras_layout(linear, "linear"), linear.T)
+    with self.assertRaisesRegex(ValueError, "no counterpart"):
+      ci.keras_name("blocks.1.conv.depth_conv.conv.bias")
+
+  def test_assignment_is_all_or_nothing(self):
+    space = ss.get_space("ofa_mbv3_w1.0")
+    supernet = OFAMobileNetV3(space)
+    before = supernet.named_weights()["stem_conv.kernel"].numpy()
+    state = {k: np.ones(s, np.float32) for k, s in osd.expected_shapes(space).items()}
+    state["blocks.3.conv.depth_conv.conv.weight"] = np.ones((5, 1, 7, 7), np.float32)
+    del state["classifier.linear.bias"]
+    state["blocks.3.conv.depth_conv.conv.bias"] = np.ones(3, np.float32)
+    with self.assertRaisesRegex(ValueError, r"1 unmapped checkpoint tensors: blocks\.3\.conv\."
+                                r"depth_conv\.conv\.bias\. 1 supernet weights without a tensor: "
+                                r"classifier\.bias\. 1 mis-shaped tensors: blocks\.3"):
+      ci.assign_state_dict(supernet, state)
+    self.assertAllEqual(supernet.named_weights()["stem_conv.kernel"], before)
+
+
+class OracleTest(tf.test.TestCase):
+  """The shared reference: logits of the PyTorch implementation for 14 subnets."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.supernet = None
+    if os.path.exists(SHARED_PTH):
+      cls.supernet = ci.load_ofa_pytorch_checkpoint(SHARED_PTH, W10)
+
+  def setUp(self):
+    super().setUp()
+    if self.supernet is None:
+      self.skipTest("../shared/reference not beside the checkout")
+
+  def _cases_file(self, indices):
+    """A cases file holding only `indices` of the shared one (same arrays file)."""
+    import json  # pylint: disable=g-import-not-at-top
+    with open(CASES) as f:
+      spec = json.load(f)
+    spec["cases"] = [c for c in spec["cases"] if c["index"] in indices]
+    spec["arrays"] = os.path.abspath(os.path.join(REFERENCE, spec["arrays"]))
+    path = os.path.join(self.get_temp_dir(), "cases.json")
+    with open(path, "w") as f:
+      json.dump(spec, f)
+    return path
+
+  def _check(self, results, count):
+    self.assertLen(results, count)
+    for r in results:
+      self.assertLessEqual(r.max_abs_diff, oracle.TOLERANCE, f"case {r.index} ({r.bn_mode})")
+
+  def test_eval_and_train_cases_sliced_and_masked(self):
+    # Largest subnet (eval, 224 and 160 px) and one batch-statistics case.
+    moving = self.supernet.named_weights()["block5.project_bn.moving_mean"].numpy()
+    self._check(oracle.verify_cases(self.supernet, self._cases_file({0, 1, 2})), 3)
+    self._check(oracle.verify_cases(self.supernet, self._cases_file({1, 5}), mode="masked"), 2)
+    # Train-mode cases leave the imported statistics and the dropout rate alone.
+    self.assertAllEqual(self.supernet.named_weights()["block5.project_bn.moving_mean"], moving)
+    self.assertEqual(self.supernet.dropout.rate, self.supernet.space.dropout_rate)
+
+  def test_extracted_static_subnet_reproduces_the_reference(self):
+    # Eval-mode cases only: an extracted subnet carries the imported BN moving statistics.
+    import json  # pylint: disable=g-import-not-at-top
+    from ofa_tf.networks import extract  # pylint: disable=g-import-not-at-top
+    with open(CASES) as f:
+      case = json.load(f)["cases"][1]
+    config = ss.SubnetConfig.from_reference(case["config"], resolution=case["resolution"],
+                                            space="ofa_mbv3_w1.0")
+    model = extract.extract_subnet(self.supernet, config)
+    with np.load(os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.npz")) as data:
+      images, want = np.transpose(data["input_1"], (0, 2, 3, 1)), data["logits_1"]
+    self.assertLessEqual(np.max(np.abs(model(images).numpy() - want)), oracle.TOLERANCE)
+
+  @pytest.mark.slow
+  def test_all_fourteen_cases(self):
+    self._check(oracle.verify_cases(self.supernet, CASES), 14)
+
+  def test_cases_of_another_architecture_are_refused(self):
+    supernet = OFAMobileNetV3(ss.get_space("ofa_mbv3_w1.2"))
+    with self.assertRaisesRegex(ValueError, "was recorded for 'ofa_mbv3_d234_e346_k357_w1.0'"):
+      oracle.verify_cases(supernet, CASES)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,113 @@
+"""Checks a supernet against recorded reference outputs (a "cases" file of the OFA oracle).
+
+A cases file is JSON (format of ../shared/reference/ofa_mbv3_w1.0_seed0_cases.json):
+`{"supernet": "<arch name>", "arrays": "<npz beside the JSON>", "cases": [{"index": i,
+"config": {"ks": [...], "e": [...], "d": [...]}, "resolution": r, "bn_mode": "eval"|"train"}]}`
+with `input_i` [B, 3, r, r] float32 NCHW and `logits_i` [B, classes] in the npz.
+
+`bn_mode == "eval"` runs inference BatchNorm (moving statistics); "train" normalizes with the
+batch's own statistics (biased variance). Dropout is off in both (the reference outputs were
+recorded with dropout 0). The supernet is left as it was: train-mode cases run with BN momentum
+1 (moving statistics unchanged) and the dropout rate is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf import search_space as ss
+from ofa_tf.interop import ofa_state_dict
+from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+
+TOLERANCE = 1e-3  # Max |logit difference| of a faithful port (reference README).
+BN_MODES = ("eval", "train")
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseResult:
+  """One case: its subnet, resolution, BN mode and the max |logits - reference|."""
+  index: int
+  config: ss.SubnetConfig
+  bn_mode: str
+  max_abs_diff: float
+
+  @property
+  def passed(self) -> bool:
+    return self.max_abs_diff <= TOLERANCE
+
+
+def load_cases(path: str) -> tuple[dict, dict[str, np.ndarray]]:
+  """Reads a cases JSON and its npz (path relative to the JSON's directory).
+
+  Returns:
+    (the JSON dict, the arrays by name).
+
+  Raises:
+    FileNotFoundError: the JSON or its arrays file is missing.
+    ValueError: a malformed case (missing fields, unknown bn_mode, missing arrays).
+  """
+  with open(path) as f:
+    spec = json.load(f)
+  cases = spec.get("cases")
+  if not isinstance(cases, list) or not cases or "arrays" not in spec:
+    raise ValueError(f"{path}: expected 'arrays' and a non-empty 'cases' list")
+  arrays_path = os.path.join(os.path.dirname(os.path.abspath(path)), spec["arrays"])
+  with np.load(arrays_path) as data:
+    arrays = {k: data[k] for k in data.files}
+  for case in cases:
+    missing = [k for k in ("index", "config", "resolution", "bn_mode") if k not in case]
+    if missing:
+      raise ValueError(f"{path}: case {case.get('index', '?')} lacks {missing}")
+    if case["bn_mode"] not in BN_MODES:
+      raise ValueError(f"{path}: case {case['index']} has bn_mode {case['bn_mode']!r}; "
+                       f"expected one of {BN_MODES}")
+    for name in (f"input_{case['index']}", f"logits_{case['index']}"):
+      if name not in arrays:
+        raise ValueError(f"{arrays_path}: array {name!r} of case {case['index']} is missing")
+  return spec, arrays
+
+
+def verify_cases(supernet: OFAMobileNetV3, path: str, *, mode: str | None = None
+                 ) -> list[CaseResult]:
+  """Runs every case of cases file `path` on `supernet` and compares the logits.
+
+  Args:
+    supernet: the Keras supernet (e.g. from `load_ofa_pytorch_checkpoint`).
+    path: the cases JSON.
+    mode: execution mode ("sliced" / "masked"), None for the supernet's default.
+
+  Returns:
+    One CaseResult per case, in file order (check `passed`; nothing is raised for a case
+    above the tolerance).
+
+  Raises:
+    ValueError: the file is malformed or was recorded for another supernet architecture.
+  """
+  spec, arrays = load_cases(path)
+  arch = spec.get("supernet")
+  if arch is not None and ofa_state_dict.ARCHITECTURES.get(arch) != supernet.space.name:
+    raise ValueError(f"{path} was recorded for {arch!r}, but the supernet has space "
+                     f"{supernet.space.name!r}")
+  results = []
+  rate = supernet.dropout.rate
+  supernet.dropout.rate = 0.0
+  try:
+    for case in spec["cases"]:
+      i = case["index"]
+      config = ss.SubnetConfig.from_reference(case["config"], resolution=case["resolution"],
+                                              space=supernet.space.name)
+      images = tf.constant(np.transpose(arrays[f"input_{i}"], (0, 2, 3, 1)))  # NCHW -> NHWC
+      train = case["bn_mode"] == "train"
+      logits = supernet(images, training=train, arch=supernet.arch_inputs(config), mode=mode,
+                        bn_momentum=tf.constant(1.0) if train else None)
+      diff = float(np.max(np.abs(logits.numpy() - arrays[f"logits_{i}"])))
+      results.append(CaseResult(index=i, config=config, bn_mode=case["bn_mode"],
+                                max_abs_diff=diff))
+  finally:
+    supernet.dropout.rate = rate
+  return results
