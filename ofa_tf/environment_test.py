@@ -84,7 +84,9 @@ class RequirementsTest(tf.test.TestCase):
         + "; ".join(mismatches))
 
   def test_read_pins_rejects_a_range(self):
-    path = pathlib.Path(self.create_tempfile(content="numpy>=2\n").full_path)
+    # get_temp_dir(), not create_tempfile(): absl flags are unparsed when pytest runs this.
+    path = pathlib.Path(self.get_temp_dir()) / "requirements.txt"
+    path.write_text("numpy>=2\n")
     with self.assertRaisesRegex(ValueError, "not an exact pin"):
       _read_pins(path)
 
