@@ -71,7 +71,10 @@ bazel-setup:
 	  exit 1; \
 	fi; \
 	$$sudo apt-get update; \
-	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y $(BAZEL_DEB_PACKAGES)
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y $(BAZEL_DEB_PACKAGES); \
+	command -v $(BAZEL) >/dev/null 2>&1 || { \
+	  echo "error: '$(BAZEL)' is still not on PATH after installing $(BAZEL_DEB_PACKAGES)" >&2; \
+	  exit 1; }
 
 demo: setup bazel-setup
 	$(WITH_VENV) $(BAZEL) run //trainers:progressive_shrink $(if $(strip $(ARGS)),-- $(ARGS))
