@@ -1,0 +1,90 @@
+# ofa-tf: fresh-clone entry points. `make demo` trains, `make test` tests; both set up first.
+#
+#   make setup        .venv/ with the pinned requirements (re-runs when requirements.txt changes)
+#   make bazel-setup  Bazel 4.2.3 from Debian (bazel-bootstrap + offline rule repositories)
+#   make demo         setup + bazel-setup + bazel run //trainers:progressive_shrink [ARGS="..."]
+#   make test         setup + the fast pytest suite on 2 workers
+#   make test-slow    setup + the tests marked slow
+#   make bazel-test   setup + bazel-setup + bazel test of every target not tagged slow
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.requirements-installed
+BAZEL ?= bazel
+# Extra arguments for the demo binary, e.g. make demo ARGS="--preset=smoke --workdir=/tmp/w".
+ARGS ?=
+# Bazel actions and binaries use the python3 first on PATH when .venv is missing (see
+# tools/python/python3); keep the project's environment first for every Bazel command.
+WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+# Debian packages providing Bazel and the rule repositories WORKSPACE points at.
+BAZEL_DEB_PACKAGES := bazel-bootstrap bazel-bootstrap-source bazel-platforms
+BAZEL_OFFLINE_REPOS := /usr/src/bazel-bootstrap/mock_repos/rules_cc \
+                       /usr/src/bazel-bootstrap/mock_repos/rules_java \
+                       /usr/share/bazel/tools/platforms
+
+.PHONY: help setup bazel-setup demo test test-slow bazel-test
+
+help:
+	@sed -n '1,9p' $(firstword $(MAKEFILE_LIST))
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): requirements.txt
+	@if [[ ! -x "$(VENV_PYTHON)" ]]; then \
+	  echo "==> creating $(VENV) with $$($(PYTHON) --version 2>&1) ($(PYTHON))"; \
+	  if ! $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
+	    echo "warning: the pins in requirements.txt were verified on Python 3.11;" \
+	         "use PYTHON=python3.11 if the install fails" >&2; \
+	  fi; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	@echo "==> installing requirements.txt into $(VENV)"
+	$(VENV_PYTHON) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt
+	@touch $@
+
+bazel-setup:
+	@missing=0; \
+	command -v $(BAZEL) >/dev/null 2>&1 || missing=1; \
+	for d in $(BAZEL_OFFLINE_REPOS); do [[ -d "$$d" ]] || missing=1; done; \
+	if [[ $$missing == 0 ]]; then \
+	  echo "==> bazel: $$(command -v $(BAZEL)) ($$($(BAZEL) --version 2>/dev/null | head -n1))"; \
+	  exit 0; \
+	fi; \
+	echo "==> installing Bazel from Debian: $(BAZEL_DEB_PACKAGES)"; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "error: Bazel 4.2.3 and its offline rule repositories are missing and apt-get is" \
+	       "not available. Install the Debian/Ubuntu packages $(BAZEL_DEB_PACKAGES)" \
+	       "(they provide /usr/bin/bazel and $(BAZEL_OFFLINE_REPOS))." >&2; \
+	  exit 1; \
+	fi; \
+	if [[ $$(id -u) == 0 ]]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else \
+	  echo "error: installing $(BAZEL_DEB_PACKAGES) needs root: run 'make bazel-setup' as" \
+	       "root, or install sudo." >&2; \
+	  exit 1; \
+	fi; \
+	$$sudo apt-get update; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y $(BAZEL_DEB_PACKAGES); \
+	command -v $(BAZEL) >/dev/null 2>&1 || { \
+	  echo "error: '$(BAZEL)' is still not on PATH after installing $(BAZEL_DEB_PACKAGES)" >&2; \
+	  exit 1; }
+
+demo: setup bazel-setup
+	$(WITH_VENV) $(BAZEL) run //trainers:progressive_shrink $(if $(strip $(ARGS)),-- $(ARGS))
+
+# pytest exits 5 when it collects no test: that fails the target like any failing test.
+test: setup
+	$(VENV_PYTHON) -m pytest -m "not slow" -n 2 -q
+
+test-slow: setup
+	$(VENV_PYTHON) -m pytest -m slow -q
+
+bazel-test: setup bazel-setup
+	$(WITH_VENV) $(BAZEL) test --test_tag_filters=-slow //...
