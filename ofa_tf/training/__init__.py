@@ -1,0 +1,1 @@
+"""Progressive-shrinking training: work directories, configs, task, trainer, evaluation."""
