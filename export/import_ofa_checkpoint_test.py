@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from export import import_ofa_checkpoint as binary
-from ofa_tf.interop import import_workdir
+from ofa_tf.training import workdir
 
 REFERENCE = "../shared/reference"
 SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")
@@ -51,7 +51,7 @@ class ImportBinaryTest(tf.test.TestCase):
     self.assertEqual(binary.run(_config(SHARED_PTH, output)), 0)
     self.assertTrue(os.path.exists(os.path.join(output, "space.json")))
     self.assertTrue(os.path.exists(os.path.join(output, "final", "supernet.index")))
-    supernet = import_workdir.read_workdir(output)
+    supernet = workdir.load_supernet(output)
     reader = tf.train.load_checkpoint(os.path.join(output, "final", "supernet"))
     # tf.train.Checkpoint escapes "." in dict keys as "..".
     key = "supernet/block3..depthwise..transform_7to5/.ATTRIBUTES/VARIABLE_VALUE"

@@ -1,11 +1,9 @@
 """Writes an imported supernet as an ofa-tf work directory (what search and export read).
 
-The layout is the trainer's work-directory format (`ofa_tf.training.workdir`, branch
-`trainer`): `space.json` (`MobileNetV3Space.to_json()`), `final/supernet.*` =
-`tf.train.Checkpoint(supernet=OFAMobileNetV3.named_weights()).write(final/supernet)` (keys
-`supernet/<stable name>/.ATTRIBUTES/VARIABLE_VALUE`), `final/space.json`; plus
-`imported_from.json` recording the source checkpoint, the architecture and the oracle results.
-`workdir.load_supernet` reads it back. The whole directory is staged beside the destination
+The layout is the trainer's work-directory format, written by
+`ofa_tf.training.workdir.save_supernet` (`space.json`, `final/`), plus `imported_from.json`
+recording the source checkpoint, the architecture and the oracle results; read it back with
+`ofa_tf.training.workdir.load_supernet`. The whole directory is staged beside the destination
 and moved into place with one `os.replace`: on any failure nothing is left at the destination.
 """
 
@@ -18,13 +16,9 @@ import shutil
 import tempfile
 from typing import Any
 
-import tensorflow as tf
-
 from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.training import workdir as workdir_lib
 
-SPACE_FILE = "space.json"
-FINAL_DIR = "final"
-FINAL_PREFIX = "supernet"
 IMPORT_FILE = "imported_from.json"
 
 
@@ -38,7 +32,7 @@ def sha256(path: str) -> str:
 
 def write_workdir(output: str, supernet: OFAMobileNetV3, info: dict[str, Any], *,
                   overwrite: bool = False) -> str:
-  """Writes `supernet` as work directory `output` (see the module docstring).
+  """Writes `supernet` as work directory `output`.
 
   Args:
     output: the work directory to create; it must not exist (or be empty) unless `overwrite`.
@@ -62,15 +56,9 @@ def write_workdir(output: str, supernet: OFAMobileNetV3, info: dict[str, Any], *
   os.umask(umask)
   os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700.
   try:
-    space_json = supernet.space.to_json() + "\n"
-    final = os.path.join(staging, FINAL_DIR)
-    tf.train.Checkpoint(supernet=dict(supernet.named_weights())).write(
-        os.path.join(final, FINAL_PREFIX))
-    for path, text in ((os.path.join(staging, SPACE_FILE), space_json),
-                       (os.path.join(final, SPACE_FILE), space_json),
-                       (os.path.join(staging, IMPORT_FILE), json.dumps(info, indent=1) + "\n")):
-      with open(path, "w") as f:
-        f.write(text)
+    workdir_lib.save_supernet(staging, supernet)
+    with open(os.path.join(staging, IMPORT_FILE), "w") as f:
+      f.write(json.dumps(info, indent=1) + "\n")
     if os.path.exists(output):
       old = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.old.", dir=parent)
       os.replace(output, os.path.join(old, "previous"))
@@ -81,26 +69,4 @@ def write_workdir(output: str, supernet: OFAMobileNetV3, info: dict[str, Any], *
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)
     raise
-  return os.path.join(output, FINAL_DIR, FINAL_PREFIX)
-
-
-def read_workdir(workdir: str, execution_mode: str = "sliced") -> OFAMobileNetV3:
-  """Reads back a work directory written by `write_workdir` (or the trainer).
-
-  Raises:
-    FileNotFoundError: no `space.json` or no `final/` checkpoint.
-    ValueError: the checkpoint does not match the space.
-  """
-  from ofa_tf.search_space import MobileNetV3Space  # Local: keeps the module import light.
-  with open(os.path.join(workdir, SPACE_FILE)) as f:
-    space = MobileNetV3Space.from_json(f.read())
-  prefix = os.path.join(workdir, FINAL_DIR, FINAL_PREFIX)
-  if not tf.io.gfile.exists(prefix + ".index"):
-    raise FileNotFoundError(f"{prefix}.index not found: no supernet in {workdir}")
-  supernet = OFAMobileNetV3(space, execution_mode=execution_mode)
-  try:
-    tf.train.Checkpoint(supernet=dict(supernet.named_weights())).read(
-        prefix).assert_existing_objects_matched()
-  except (AssertionError, tf.errors.InvalidArgumentError) as e:
-    raise ValueError(f"{prefix} does not match space {space.name!r}: {e}") from e
-  return supernet
+  return os.path.join(output, workdir_lib.FINAL_DIR, "supernet")
