@@ -33,11 +33,11 @@ class ArchEncoder:
     self.codec = GeneCodec(space)
     b = space.num_blocks
     nk, ne, nr = len(space.kernel_sizes), len(space.expand_ratios), len(space.resolutions)
-    self.kernel_offset = 0
-    self.expand_offset = b * nk
-    self.resolution_offset = b * (nk + ne)
-    self.dim = self.resolution_offset + nr
-    self._k_base = np.arange(b, dtype=np.int64) * nk
+    self.resolution_offset = 0
+    self.kernel_offset = nr
+    self.expand_offset = nr + b * nk
+    self.dim = nr + b * (nk + ne)
+    self._k_base = self.kernel_offset + np.arange(b, dtype=np.int64) * nk
     self._e_base = self.expand_offset + np.arange(b, dtype=np.int64) * ne
 
   def encode(self, configs: Sequence[SubnetConfig]) -> np.ndarray:

@@ -11,6 +11,8 @@ from ofa_tf.search_space import SubnetConfig, get_space
 _CONFIG = SubnetConfig(ks=(3, 5, 7, 7, 5, 3, 7, 3, 3, 5, 7, 5),
                        e=(4, 6, 3, 3, 3, 6, 4, 6, 6, 4, 3, 3), d=(2, 3, 4), r=28)
 _EXPECTED = (
+    # Resolution one-hot (24, 28, 32), first as in the reference encoder.
+    [0, 1, 0],
     # Kernel one-hots, block 0..11.
     [1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0],
     [0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0],
@@ -18,9 +20,7 @@ _EXPECTED = (
     # Expand one-hots, block 0..11.
     [0, 1, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0],
     [1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0],
-    [0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 0, 0],
-    # Resolution one-hot (24, 28, 32).
-    [0, 1, 0])
+    [0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 0, 0])
 
 
 class ArchEncoderTest(tf.test.TestCase):
@@ -42,10 +42,10 @@ class ArchEncoderTest(tf.test.TestCase):
     features = encoder.encode(configs)
     for config, row in zip(configs, features):
       active = len(config.active_blocks(space))
-      self.assertEqual(row[:60].sum(), active)      # One kernel bit per active block.
-      self.assertEqual(row[60:120].sum(), active)   # One expand bit per active block.
-      self.assertEqual(row[120 + space.resolutions.index(config.r)], 1.0)
-      self.assertEqual(row[120:].sum(), 1.0)
+      self.assertEqual(row[25:85].sum(), active)    # One kernel bit per active block.
+      self.assertEqual(row[85:145].sum(), active)   # One expand bit per active block.
+      self.assertEqual(row[space.resolutions.index(config.r)], 1.0)
+      self.assertEqual(row[:25].sum(), 1.0)
 
   def test_batched_equals_one_at_a_time_and_canonical_invariant(self):
     space = get_space("ofa_mbv3_w1.0")

@@ -19,7 +19,8 @@ def linear_accuracy_fn(space, seed=0):
                         (encoder.expand_offset, len(space.expand_ratios))):
     for b in range(space.num_blocks):
       weights[offset + b * count: offset + (b + 1) * count] += np.arange(count) * 0.5
-  weights[encoder.resolution_offset:] += np.linspace(0, 3, len(space.resolutions))
+  r_slice = slice(encoder.resolution_offset, encoder.resolution_offset + len(space.resolutions))
+  weights[r_slice] += np.linspace(0, 3, len(space.resolutions))
   return (lambda genes: 60.0 + encoder.encode_genes(genes) @ weights), weights
 
 
