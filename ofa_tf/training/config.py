@@ -147,6 +147,9 @@ class TrainConfig:
     phases: the schedule, a tuple of `Phase`.
     resolutions: training resolutions in pixels (replace the space's); None = the space's.
     global_batch_size: examples per step over all replicas.
+    dropout_rate: replaces the space's dropout before the classifier; None = the space's.
+      (Dropout masks come from TF's stateful RNG and are not replayed after a resume; with
+      0 a resumed run is bit-identical to an uninterrupted one.)
     momentum, nesterov: SGD momentum (0.9, Nesterov, as in the reference).
     weight_decay: L2 coefficient added to the gradients (3e-5 in the reference).
     no_decay_on_bn_and_bias: exclude BN gamma/beta and biases from weight decay.
@@ -170,6 +173,7 @@ class TrainConfig:
   phases: tuple[Phase, ...] = ()
   resolutions: tuple[int, ...] | None = None
   global_batch_size: int = 64
+  dropout_rate: float | None = None
   momentum: float = 0.9
   nesterov: bool = True
   weight_decay: float = 3e-5
@@ -225,6 +229,10 @@ class TrainConfig:
   def search_space(self) -> MobileNetV3Space:
     """The space the supernet is built for (registered space with `resolutions` applied)."""
     space = get_space(self.space)
+    if self.dropout_rate is not None:
+      if not 0.0 <= self.dropout_rate < 1.0:
+        raise ValueError(f"TrainConfig.dropout_rate must be in [0, 1), got {self.dropout_rate}")
+      space = space.replace(dropout_rate=float(self.dropout_rate))
     if self.resolutions is not None:
       try:
         space = space.replace(resolutions=self.resolutions)

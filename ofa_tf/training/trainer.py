@@ -200,6 +200,7 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   chief = _is_chief(strategy)
   mode = config.resolved_execution_mode()
 
+  tf_keras.utils.set_random_seed(config.seed)  # Same initial weights for the same seed.
   with strategy.scope():
     supernet = OFAMobileNetV3(space, execution_mode=mode,
                               synchronized_bn=config.synchronized_bn)
