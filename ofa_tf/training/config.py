@@ -300,11 +300,11 @@ def digits() -> TrainConfig:
   upsampled 2-3x), all phases in minutes on 2 cores."""
   space = get_space("ofa_mbv3_tiny")
   phases = progressive_shrinking_phases(
-      space, epochs=(15, 3, 2, 3, 2, 3), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
+      space, epochs=(12, 4, 2, 3, 2, 4), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
       warmup_epochs=(1, 0.5, 0, 0.5, 0, 0.5))
   return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
                      resolutions=(16, 20, 24), global_batch_size=64,
-                     bn_calibration_images=512, eval_batch_size=270, checkpoint_every_steps=100,
+                     bn_calibration_images=320, eval_batch_size=270, checkpoint_every_steps=100,
                      log_every_steps=20)
 
 

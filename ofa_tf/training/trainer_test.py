@@ -120,6 +120,7 @@ class TrainerTest(tf.test.TestCase):
     for name, value in _weights(resumed.supernet).items():
       self.assertAllClose(value, expected[name], atol=1e-6, rtol=1e-6, msg=name)
 
+  @pytest.mark.slow
   def test_bn_recalibration_improves_shrunk_subnet(self):
     supernet = self.result.supernet
     data = load_dataset("digits")
