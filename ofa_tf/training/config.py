@@ -1,0 +1,345 @@
+"""Progressive-shrinking configuration as data: `Phase` records, `TrainConfig`, presets.
+
+The schedule is a tuple of `Phase` records (Cai et al., ICLR 2020, Sec. 3.2-3.3, and the
+reference README's table): full network -> elastic kernel -> depth {3,4} -> depth {2,3,4} ->
+expand {4,6} -> expand {3,4,6}. Each phase says which elastic values subnets may take, how
+long it runs, its learning rate and warmup, and how many subnets each step trains. Presets
+are named factories (`get_preset("digits")`) returning a `TrainConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Callable
+
+from ofa_tf.search_space import MobileNetV3Space, get_space
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "one_device")
+EXECUTION_MODES = ("auto", "sliced", "masked")
+
+
+def _tuple(value):
+  return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+  """One progressive-shrinking phase.
+
+  Attributes:
+    name: unique name ("full", "kernel", "depth_34", ...), used by `--phases`.
+    kernel_sizes: depthwise kernel sizes subnets may use in this phase.
+    expand_ratios: expand ratios subnets may use.
+    depths: per-stage depths subnets may use.
+    epochs: length in epochs of the training split (ignored when `steps` is set).
+    steps: length in optimizer steps, or None to derive it from `epochs`.
+    base_lr: peak learning rate (after warmup) for the config's global batch size.
+    warmup_epochs: linear warmup length in epochs (0 = none); cosine decay afterwards.
+    subnets_per_step: subnets sampled per step; their gradients are summed, then applied once.
+    distill: train against the teacher (the largest network copied after the full phase).
+    reorganize: start with channel re-organization (`networks.reorganize_channels`) keeping
+      the bands of `expand_ratios` without the smallest one (the ratios trained so far).
+  """
+  name: str
+  kernel_sizes: tuple[int, ...]
+  expand_ratios: tuple[int | float, ...]
+  depths: tuple[int, ...]
+  epochs: float = 1.0
+  steps: int | None = None
+  base_lr: float = 0.1
+  warmup_epochs: float = 0.0
+  subnets_per_step: int = 1
+  distill: bool = True
+  reorganize: bool = False
+
+  def __post_init__(self):
+    for field in ("kernel_sizes", "expand_ratios", "depths"):
+      values = _tuple(getattr(self, field))
+      if not isinstance(values, tuple) or not values:
+        raise ValueError(f"Phase({self.name}).{field} must be a non-empty tuple, got {values!r}")
+      object.__setattr__(self, field, tuple(sorted(values)))
+    if not self.name or not isinstance(self.name, str):
+      raise ValueError(f"Phase.name must be a non-empty string, got {self.name!r}")
+    if self.steps is None and not self.epochs > 0:
+      raise ValueError(f"Phase({self.name}).epochs must be > 0 (or set steps), got {self.epochs}")
+    if self.steps is not None and (not isinstance(self.steps, int) or self.steps <= 0):
+      raise ValueError(f"Phase({self.name}).steps must be a positive int or None, "
+                       f"got {self.steps!r}")
+    if not self.base_lr > 0:
+      raise ValueError(f"Phase({self.name}).base_lr must be > 0, got {self.base_lr}")
+    if self.warmup_epochs < 0:
+      raise ValueError(f"Phase({self.name}).warmup_epochs must be >= 0, got {self.warmup_epochs}")
+    if not isinstance(self.subnets_per_step, int) or self.subnets_per_step < 1:
+      raise ValueError(f"Phase({self.name}).subnets_per_step must be an int >= 1, "
+                       f"got {self.subnets_per_step!r}")
+    if self.reorganize and len(self.expand_ratios) < 2:
+      raise ValueError(f"Phase({self.name}).reorganize needs >= 2 expand_ratios, "
+                       f"got {self.expand_ratios}")
+
+  @property
+  def trained_expand_ratios(self) -> tuple:
+    """Expand ratios trained before this phase (band edges of the re-organization)."""
+    return self.expand_ratios[1:]
+
+  def num_steps(self, train_examples: int, global_batch_size: int) -> int:
+    """Optimizer steps of this phase: `steps`, or ceil(epochs * examples / batch)."""
+    if self.steps is not None:
+      return self.steps
+    return max(1, math.ceil(self.epochs * train_examples / global_batch_size))
+
+  def warmup_steps(self, train_examples: int, global_batch_size: int) -> int:
+    total = self.num_steps(train_examples, global_batch_size)
+    if self.steps is not None and self.epochs > 0:
+      return min(total, round(total * self.warmup_epochs / self.epochs))
+    return min(total, math.ceil(self.warmup_epochs * train_examples / global_batch_size))
+
+  def learning_rate(self, step_in_phase: int, total_steps: int, warmup_steps: int) -> float:
+    """Linear warmup to `base_lr` over `warmup_steps`, then cosine decay to 0 (reference)."""
+    if step_in_phase < warmup_steps:
+      return self.base_lr * (step_in_phase + 1) / warmup_steps
+    progress = (step_in_phase - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * self.base_lr * (1.0 + math.cos(math.pi * progress))
+
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+
+def progressive_shrinking_phases(space: MobileNetV3Space, *, epochs: tuple[float, ...],
+                                 lrs: tuple[float, ...], warmup_epochs: tuple[float, ...],
+                                 subnets_per_step: tuple[int, ...] = (1, 1, 2, 2, 4, 4)
+                                 ) -> tuple[Phase, ...]:
+  """The six phases of progressive shrinking for `space`, with per-phase lengths and LRs.
+
+  Elastic values follow the paper: each phase enables the next smaller value(s) of one
+  dimension (kernel all at once; depth and expand ratio in two steps), largest values first.
+
+  Args:
+    space: the search space (its kernel sizes, expand ratios and depths).
+    epochs, lrs, warmup_epochs, subnets_per_step: one entry per phase, in the order full,
+      kernel, depth_1, depth_2, expand_1, expand_2.
+
+  Returns:
+    tuple of 6 `Phase`.
+  """
+  ks, es, ds = space.kernel_sizes, space.expand_ratios, space.depths
+  specs = (("full", ks[-1:], es[-1:], ds[-1:], False, False),
+           ("kernel", ks, es[-1:], ds[-1:], True, False),
+           ("depth_1", ks, es[-1:], ds[-2:], True, False),
+           ("depth_2", ks, es[-1:], ds, True, False),
+           ("expand_1", ks, es[-2:], ds, True, True),
+           ("expand_2", ks, es, ds, True, True))
+  return tuple(
+      Phase(name, k, e, d, epochs=ep, base_lr=lr, warmup_epochs=wu, subnets_per_step=n,
+            distill=distill, reorganize=reorg and len(e) > 1)
+      for (name, k, e, d, distill, reorg), ep, lr, wu, n in
+      zip(specs, epochs, lrs, warmup_epochs, subnets_per_step))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """A progressive-shrinking run.
+
+  Attributes:
+    space: registered search space name (`search_space.get_space`).
+    dataset: dataset spec for `data.load_dataset` ("digits", "tfds:NAME", "folder:PATH").
+    phases: the schedule, a tuple of `Phase`.
+    resolutions: training resolutions in pixels (replace the space's); None = the space's.
+    global_batch_size: examples per step over all replicas.
+    dropout_rate: replaces the space's dropout before the classifier; None = the space's.
+      (Dropout masks come from TF's stateful RNG and are not replayed after a resume; with
+      0 a resumed run is bit-identical to an uninterrupted one.)
+    momentum, nesterov: SGD momentum (0.9, Nesterov, as in the reference).
+    weight_decay: L2 coefficient added to the gradients (3e-5 in the reference).
+    no_decay_on_bn_and_bias: exclude BN gamma/beta and biases from weight decay.
+    label_smoothing: of the cross-entropy against the labels (0.1).
+    kd_ratio: weight of the cross-entropy against the teacher's softmax (1.0).
+    bn_calibration_images: training images used to recalibrate BN before evaluating a subnet.
+    eval_batch_size: batch size of evaluation and BN recalibration.
+    eval_at_phase_end: evaluate the {min, max} subnets after each phase.
+    seed: run seed (data order, augmentation, resolution and subnet sampling).
+    execution_mode: "auto" (sliced on CPU/GPU, masked with XLA/TPU), "sliced", "masked".
+    jit_compile: compile the train step with XLA.
+    strategy: "default" (MultiWorkerMirrored when TF_CONFIG is set, else Mirrored),
+      "mirrored", "multi_worker", "tpu", "one_device".
+    synchronized_bn: batch statistics over all replicas (global-batch BatchNorm).
+    checkpoint_every_steps: steps between checkpoints (a checkpoint also ends every phase).
+    max_checkpoints: checkpoints kept.
+    log_every_steps: steps between progress lines and summaries.
+  """
+  space: str = "ofa_mbv3_tiny"
+  dataset: str = "digits"
+  phases: tuple[Phase, ...] = ()
+  resolutions: tuple[int, ...] | None = None
+  global_batch_size: int = 64
+  dropout_rate: float | None = None
+  momentum: float = 0.9
+  nesterov: bool = True
+  weight_decay: float = 3e-5
+  no_decay_on_bn_and_bias: bool = True
+  label_smoothing: float = 0.1
+  kd_ratio: float = 1.0
+  bn_calibration_images: int = 2000
+  eval_batch_size: int = 200
+  eval_at_phase_end: bool = True
+  seed: int = 0
+  execution_mode: str = "auto"
+  jit_compile: bool = False
+  strategy: str = "default"
+  synchronized_bn: bool = False
+  checkpoint_every_steps: int = 200
+  max_checkpoints: int = 2
+  log_every_steps: int = 20
+
+  def __post_init__(self):
+    phases = tuple(p if isinstance(p, Phase) else Phase(**p) for p in _tuple(self.phases))
+    object.__setattr__(self, "phases", phases)
+    if self.resolutions is not None:
+      object.__setattr__(self, "resolutions", tuple(int(r) for r in _tuple(self.resolutions)))
+    if not phases:
+      raise ValueError("TrainConfig.phases must not be empty")
+    names = [p.name for p in phases]
+    if len(set(names)) != len(names):
+      raise ValueError(f"TrainConfig.phases names must be unique, got {names}")
+    space = self.search_space()  # raises for unknown names / bad resolutions
+    for phase in phases:
+      for field, allowed in (("kernel_sizes", space.kernel_sizes),
+                             ("expand_ratios", space.expand_ratios), ("depths", space.depths)):
+        bad = [v for v in getattr(phase, field) if v not in allowed]
+        if bad:
+          raise ValueError(f"Phase({phase.name}).{field} has {bad}, not values of space "
+                           f"{space.name}: {allowed}")
+    if self.strategy not in STRATEGIES:
+      raise ValueError(f"TrainConfig.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+    if self.execution_mode not in EXECUTION_MODES:
+      raise ValueError(f"TrainConfig.execution_mode must be one of {EXECUTION_MODES}, "
+                       f"got {self.execution_mode!r}")
+    for field in ("global_batch_size", "bn_calibration_images", "eval_batch_size",
+                  "checkpoint_every_steps", "max_checkpoints", "log_every_steps"):
+      value = getattr(self, field)
+      if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"TrainConfig.{field} must be a positive int, got {value!r}")
+    if not 0.0 <= self.label_smoothing < 1.0:
+      raise ValueError(f"TrainConfig.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+    for field in ("weight_decay", "kd_ratio", "momentum"):
+      if getattr(self, field) < 0:
+        raise ValueError(f"TrainConfig.{field} must be >= 0, got {getattr(self, field)}")
+
+  def search_space(self) -> MobileNetV3Space:
+    """The space the supernet is built for (registered space with `resolutions` applied)."""
+    space = get_space(self.space)
+    if self.dropout_rate is not None:
+      if not 0.0 <= self.dropout_rate < 1.0:
+        raise ValueError(f"TrainConfig.dropout_rate must be in [0, 1), got {self.dropout_rate}")
+      space = space.replace(dropout_rate=float(self.dropout_rate))
+    if self.resolutions is not None:
+      try:
+        space = space.replace(resolutions=self.resolutions)
+      except ValueError as e:
+        raise ValueError(f"TrainConfig.resolutions: {e}") from e
+    return space
+
+  def resolved_execution_mode(self) -> str:
+    """"sliced" on CPU/GPU; "masked" with XLA (`jit_compile`) or TPU (static shapes)."""
+    if self.execution_mode != "auto":
+      return self.execution_mode
+    return "masked" if self.jit_compile or self.strategy == "tpu" else "sliced"
+
+  def replace(self, **changes) -> "TrainConfig":
+    return dataclasses.replace(self, **changes)
+
+  def select_phases(self, names) -> "TrainConfig":
+    """The same config with only the phases `names` (in schedule order).
+
+    Raises:
+      ValueError: a name is not a phase of this config.
+    """
+    known = [p.name for p in self.phases]
+    bad = [n for n in names if n not in known]
+    if bad:
+      raise ValueError(f"unknown phases {bad}; phases of this config: {known}")
+    return self.replace(phases=tuple(p for p in self.phases if p.name in names))
+
+  def to_dict(self) -> dict[str, Any]:
+    data = dataclasses.asdict(self)
+    data["phases"] = [p.to_dict() for p in self.phases]
+    return data
+
+  def to_json(self) -> str:
+    return json.dumps(self.to_dict(), indent=1)
+
+  @classmethod
+  def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+      raise ValueError(f"unknown TrainConfig fields {unknown}; known: {sorted(known)}")
+    return cls(**data)
+
+  @classmethod
+  def from_json(cls, text: str) -> "TrainConfig":
+    return cls.from_dict(json.loads(text))
+
+
+# --- Presets (named factories) -----------------------------------------------------------------
+
+def smoke() -> TrainConfig:
+  """All six phases in about a minute: 3 steps each on the digits, tiny space, 16/20 px."""
+  space = get_space("ofa_mbv3_tiny")
+  phases = progressive_shrinking_phases(
+      space, epochs=(1,) * 6, lrs=(0.05,) * 6, warmup_epochs=(0,) * 6)
+  phases = tuple(dataclasses.replace(p, steps=3) for p in phases)
+  return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
+                     resolutions=(16, 20), global_batch_size=32, bn_calibration_images=64,
+                     eval_batch_size=135, checkpoint_every_steps=10, log_every_steps=5)
+
+
+def digits() -> TrainConfig:
+  """The default: the tiny space on scikit-learn's digits at 16-24 px (the 8x8 glyphs
+  upsampled 2-3x), all phases in minutes on 2 cores."""
+  space = get_space("ofa_mbv3_tiny")
+  phases = progressive_shrinking_phases(
+      space, epochs=(12, 4, 2, 3, 2, 4), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
+      warmup_epochs=(1, 0.5, 0, 0.5, 0, 0.5))
+  return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
+                     resolutions=(16, 20, 24), global_batch_size=64,
+                     bn_calibration_images=320, eval_batch_size=270, checkpoint_every_steps=100,
+                     log_every_steps=20)
+
+
+def imagenet() -> TrainConfig:
+  """The paper's schedule (reference README): OFA-MobileNetV3 w1.0 on ImageNet, batch 2048.
+
+  Full network 180 epochs (lr 2.6 = 0.08 x 32, as for the reference teacher, warmup 5), then
+  kernel 120 ep (3e-2 x 32, warmup 5, 1 subnet), depth {3,4} 25 ep (2.5e-3 x 32, 2),
+  depth {2,3,4} 120 ep (7.5e-3 x 32, warmup 5, 2), expand {4,6} 25 ep (2.5e-3 x 32, 4),
+  expand {3,4,6} 120 ep (7.5e-3 x 32, warmup 5, 4).
+  """
+  space = get_space("ofa_mbv3_w1.0")
+  phases = progressive_shrinking_phases(
+      space, epochs=(180, 120, 25, 120, 25, 120),
+      lrs=(0.08 * 32, 3e-2 * 32, 2.5e-3 * 32, 7.5e-3 * 32, 2.5e-3 * 32, 7.5e-3 * 32),
+      warmup_epochs=(5, 5, 0, 5, 0, 5), subnets_per_step=(1, 1, 2, 2, 4, 4))
+  return TrainConfig(space="ofa_mbv3_w1.0", dataset="tfds:imagenet2012", phases=phases,
+                     global_batch_size=2048, bn_calibration_images=2000, eval_batch_size=500,
+                     checkpoint_every_steps=1000, log_every_steps=100)
+
+
+_PRESETS: dict[str, Callable[[], TrainConfig]] = {
+    "smoke": smoke, "digits": digits, "imagenet": imagenet}
+
+
+def get_preset(name: str) -> TrainConfig:
+  """The preset `name` ("smoke", "digits" (default), "imagenet").
+
+  Raises:
+    ValueError: unknown name (the message lists the presets).
+  """
+  if name not in _PRESETS:
+    raise ValueError(f"unknown preset {name!r}; presets: {sorted(_PRESETS)}")
+  return _PRESETS[name]()
+
+
+def preset_names() -> tuple[str, ...]:
+  return tuple(sorted(_PRESETS))

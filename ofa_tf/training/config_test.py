@@ -1,0 +1,96 @@
+"""Tests for phases, TrainConfig validation, presets and JSON round trips."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from ofa_tf.training import config as config_lib
+
+
+class PhaseTest(tf.test.TestCase):
+
+  def test_learning_rate_warmup_then_cosine(self):
+    phase = config_lib.Phase("p", (3,), (6,), (4,), steps=10, base_lr=0.4, warmup_epochs=0.2,
+                             epochs=1.0)
+    self.assertEqual(phase.warmup_steps(1000, 100), 2)
+    lrs = [phase.learning_rate(s, 10, 2) for s in range(10)]
+    self.assertAllClose(lrs[:2], [0.2, 0.4])
+    self.assertAlmostEqual(lrs[2], 0.4)
+    self.assertTrue(all(a >= b for a, b in zip(lrs[2:], lrs[3:])))
+    self.assertLess(lrs[-1], 0.05)
+
+  def test_num_steps(self):
+    phase = config_lib.Phase("p", (3,), (6,), (4,), epochs=2.5)
+    self.assertEqual(phase.num_steps(1257, 64), 50)
+    self.assertEqual(dataclasses.replace(phase, steps=7).num_steps(1257, 64), 7)
+
+  def test_validation_names_field(self):
+    with self.assertRaisesRegex(ValueError, "subnets_per_step"):
+      config_lib.Phase("p", (3,), (6,), (4,), subnets_per_step=0)
+    with self.assertRaisesRegex(ValueError, "base_lr"):
+      config_lib.Phase("p", (3,), (6,), (4,), base_lr=0)
+    with self.assertRaisesRegex(ValueError, "expand_ratios"):
+      config_lib.Phase("p", (3,), (), (4,))
+
+  def test_schedule_is_progressive_shrinking(self):
+    phases = config_lib.get_preset("imagenet").phases
+    self.assertEqual([p.name for p in phases],
+                     ["full", "kernel", "depth_1", "depth_2", "expand_1", "expand_2"])
+    self.assertEqual([p.kernel_sizes for p in phases], [(7,)] + [(3, 5, 7)] * 5)
+    self.assertEqual([p.depths for p in phases],
+                     [(4,), (4,), (3, 4), (2, 3, 4), (2, 3, 4), (2, 3, 4)])
+    self.assertEqual([p.expand_ratios for p in phases], [(6,)] * 4 + [(4, 6), (3, 4, 6)])
+    self.assertEqual([p.subnets_per_step for p in phases], [1, 1, 2, 2, 4, 4])
+    self.assertEqual([p.reorganize for p in phases], [False] * 4 + [True, True])
+    self.assertEqual([p.trained_expand_ratios for p in phases[4:]], [(6,), (4, 6)])
+    self.assertEqual([p.distill for p in phases], [False] + [True] * 5)
+    self.assertEqual([p.epochs for p in phases[1:]], [120, 25, 120, 25, 120])
+    self.assertAllClose([p.base_lr for p in phases[1:]],
+                        [0.96, 0.08, 0.24, 0.08, 0.24])
+
+
+class TrainConfigTest(tf.test.TestCase):
+
+  def test_presets_round_trip(self):
+    for name in config_lib.preset_names():
+      config = config_lib.get_preset(name)
+      self.assertEqual(config_lib.TrainConfig.from_json(config.to_json()), config)
+    self.assertEqual(config_lib.get_preset("digits").dataset, "digits")
+
+  def test_unknown_preset(self):
+    with self.assertRaisesRegex(ValueError, "unknown preset 'nope'.*digits"):
+      config_lib.get_preset("nope")
+
+  def test_bad_fields(self):
+    config = config_lib.get_preset("smoke")
+    with self.assertRaisesRegex(ValueError, "strategy must be one of"):
+      config.replace(strategy="gpu_farm")
+    with self.assertRaisesRegex(ValueError, "execution_mode"):
+      config.replace(execution_mode="fast")
+    with self.assertRaisesRegex(ValueError, "unknown search space"):
+      config.replace(space="nope")
+    with self.assertRaisesRegex(ValueError, "global_batch_size"):
+      config.replace(global_batch_size=0)
+    with self.assertRaisesRegex(ValueError, "resolutions"):
+      config.replace(resolutions=(32, 16))
+    with self.assertRaisesRegex(ValueError, "unknown TrainConfig fields"):
+      config_lib.TrainConfig.from_dict({"spacee": "x"})
+    bad_phase = dataclasses.replace(config.phases[0], kernel_sizes=(9,))
+    with self.assertRaisesRegex(ValueError, "kernel_sizes has"):
+      config.replace(phases=(bad_phase,))
+
+  def test_select_phases_and_modes(self):
+    config = config_lib.get_preset("smoke")
+    self.assertEqual([p.name for p in config.select_phases(["kernel", "full"]).phases],
+                     ["full", "kernel"])
+    with self.assertRaisesRegex(ValueError, "unknown phases"):
+      config.select_phases(["width"])
+    self.assertEqual(config.resolved_execution_mode(), "sliced")
+    self.assertEqual(config.replace(jit_compile=True).resolved_execution_mode(), "masked")
+    self.assertEqual(config.replace(strategy="tpu").resolved_execution_mode(), "masked")
+    self.assertEqual(config.replace(dropout_rate=0.0).search_space().dropout_rate, 0.0)
+    self.assertEqual(config.search_space().resolutions, (16, 20))
+
+
+if __name__ == "__main__":
+  tf.test.main()

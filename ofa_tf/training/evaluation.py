@@ -1,0 +1,214 @@
+"""Subnet evaluation with BatchNorm recalibration (Cai et al., ICLR 2020; reference
+`set_running_statistics`).
+
+A subnet's BN moving statistics in the supernet are averages over all the subnets trained, so
+before evaluating a subnet they are recomputed: forward passes in training mode over a fixed
+subset of training images (training transforms, the subnet's resolution) with BN momentum
+n_seen / (n_seen + b) for a batch of b images, which makes the moving mean and variance the
+image-weighted mean of the batch statistics. Only the channels and blocks the subnet uses are
+rewritten; the statistics of inactive ones stay as they were.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf.data import ImageClassificationData, load_dataset
+from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks.ofa_mobilenet_v3 import ARCH_KEYS
+from ofa_tf.search_space import SubnetConfig
+from ofa_tf.training import workdir as workdir_lib
+from ofa_tf.training.config import Phase, TrainConfig
+
+_STAT_SUFFIXES = (".moving_mean", ".moving_variance")
+
+
+class _SubnetRunner:
+  """Traced calibration and evaluation passes of one supernet (one trace for all subnets and
+  resolutions: images have unknown spatial size, the arch is a tensor argument)."""
+
+  def __init__(self, supernet: OFAMobileNetV3):
+    self.supernet = supernet
+    n = supernet.space.num_blocks
+    images = tf.TensorSpec([None, None, None, 3], tf.float32)
+    arch = {k: tf.TensorSpec([n], tf.bool if k == "active" else tf.int32) for k in ARCH_KEYS}
+    self.calibrate = tf.function(self._calibrate, input_signature=[
+        images, arch, tf.TensorSpec([], tf.float32)])
+    self.logits = tf.function(self._logits, input_signature=[images, arch])
+
+  def _calibrate(self, images, arch, momentum):
+    self.supernet(images, training=True, arch=arch, bn_momentum=momentum)
+    return tf.constant(0)
+
+  def _logits(self, images, arch):
+    return self.supernet(images, training=False, arch=arch)
+
+
+def _runner(supernet: OFAMobileNetV3) -> _SubnetRunner:
+  runner = getattr(supernet, "_ofa_subnet_runner", None)
+  if runner is None:
+    runner = _SubnetRunner(supernet)
+    # Not tracked by Keras/checkpoints: stored on the instance dict directly.
+    object.__setattr__(supernet, "_ofa_subnet_runner", runner)
+  return runner
+
+
+def bn_statistics(supernet: OFAMobileNetV3) -> dict[str, np.ndarray]:
+  """A copy of every BN moving mean and variance, by stable name."""
+  return {k: v.numpy() for k, v in supernet.named_weights().items()
+          if k.endswith(_STAT_SUFFIXES)}
+
+
+def restore_bn_statistics(supernet: OFAMobileNetV3, stats: dict[str, np.ndarray]) -> None:
+  """Assigns statistics saved with `bn_statistics` back."""
+  weights = supernet.named_weights()
+  for k, value in stats.items():
+    weights[k].assign(value)
+
+
+def recalibrate_bn(supernet: OFAMobileNetV3, config: SubnetConfig, data: ImageClassificationData,
+                   num_images: int = 2000, batch_size: int = 200, seed: int = 0) -> int:
+  """Recomputes the BN moving statistics of subnet `config` from training images, in place.
+
+  Args:
+    supernet: the supernet (its variables are modified).
+    config: the subnet; its resolution `config.r` is the calibration resolution.
+    data: the dataset; `data.calibration_batches(num_images, batch_size, config.r, seed=seed)`
+      (a fixed subset with training transforms) is used.
+    num_images: calibration images (2000 in the reference).
+    batch_size: images per forward pass.
+    seed: selects the subset and its augmentation.
+
+  Returns:
+    The number of images used.
+  """
+  runner = _runner(supernet)
+  arch = supernet.arch_inputs(config)
+  seen = 0
+  for images, _ in data.calibration_batches(num_images, batch_size, config.r, seed=seed):
+    b = int(images.shape[0])
+    runner.calibrate(images, arch, tf.constant(seen / (seen + b), tf.float32))
+    seen += b
+  return seen
+
+
+def evaluate_subnet(supernet: OFAMobileNetV3, config: SubnetConfig,
+                    data: ImageClassificationData, split: str = "validation",
+                    batch_size: int = 200) -> tuple[float, float]:
+  """Top-1 accuracy and mean cross-entropy of subnet `config` on `split` (no recalibration).
+
+  Returns:
+    (top1 in [0, 1], loss in nats per example).
+  """
+  runner = _runner(supernet)
+  arch = supernet.arch_inputs(config)
+  correct, loss, count = 0, 0.0, 0
+  for images, labels in data.eval_batches(split, batch_size, config.r):
+    logits = runner.logits(images, arch)
+    correct += int(tf.reduce_sum(tf.cast(
+        tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.int32)))
+    loss += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)))
+    count += int(labels.shape[0])
+  return correct / count, loss / count
+
+
+def recalibrated_accuracy(supernet: OFAMobileNetV3, config: SubnetConfig,
+                          data: ImageClassificationData, split: str, train_config: TrainConfig
+                          ) -> tuple[float, float]:
+  """`recalibrate_bn` then `evaluate_subnet`, with the run's calibration settings."""
+  recalibrate_bn(supernet, config, data, train_config.bn_calibration_images,
+                 train_config.eval_batch_size, seed=train_config.seed)
+  return evaluate_subnet(supernet, config, data, split, train_config.eval_batch_size)
+
+
+def extreme_subnets(supernet: OFAMobileNetV3, phase: Phase,
+                    resolutions: tuple[int, ...]) -> list[SubnetConfig]:
+  """Subnets {min, max} of every elastic dimension of `phase` x {min, max} resolution."""
+  space = supernet.space
+  configs = []
+  for d, e, k, r in itertools.product(
+      sorted({min(phase.depths), max(phase.depths)}),
+      sorted({min(phase.expand_ratios), max(phase.expand_ratios)}),
+      sorted({min(phase.kernel_sizes), max(phase.kernel_sizes)}),
+      sorted({min(resolutions), max(resolutions)})):
+    configs.append(SubnetConfig(ks=(k,) * space.num_blocks, e=(e,) * space.num_blocks,
+                                d=(d,) * space.num_stages, r=r, space=space.name))
+  return configs
+
+
+def evaluate_extremes(supernet: OFAMobileNetV3, data: ImageClassificationData, phase: Phase,
+                      train_config: TrainConfig, split: str = "validation",
+                      labels: tuple[str, ...] | None = None) -> list[dict]:
+  """Recalibrated accuracy of `extreme_subnets`; the supernet's BN statistics are restored.
+
+  `labels` keeps only the subnets with these labels (e.g. "d2 e3 k3 r24").
+
+  Returns:
+    One row per subnet: {"subnet": "d2 e3 k3 r24", "config": SubnetConfig dict,
+    "top1": float, "loss": float, "macs": int}.
+  """
+  saved = bn_statistics(supernet)
+  rows = []
+  try:
+    for config in extreme_subnets(supernet, phase, supernet.space.resolutions):
+      label = f"d{config.d[0]} e{config.e[0]} k{config.ks[0]} r{config.r}"
+      if labels is not None and label not in labels:
+        continue
+      top1, loss = recalibrated_accuracy(supernet, config, data, split, train_config)
+      rows.append({"subnet": label, "config": config.to_dict(), "top1": top1, "loss": loss,
+                   "macs": supernet.space.macs(config)})
+  finally:
+    restore_bn_statistics(supernet, saved)
+  return rows
+
+
+def format_table(results: dict[str, list[dict]]) -> str:
+  """The per-phase table: one line per (phase, subnet) with top-1 (%), loss and MMACs."""
+  lines = [f"{'phase':<10} {'split':<10} {'subnet':<16} {'top1 %':>7} {'loss':>7} {'MMACs':>7}"]
+  for key, rows in results.items():
+    phase, _, split = key.partition("/")
+    for row in rows:
+      lines.append(f"{phase:<10} {split or 'validation':<10} {row['subnet']:<16} "
+                   f"{100 * row['top1']:7.2f} {row['loss']:7.4f} {row['macs'] / 1e6:7.2f}")
+  return "\n".join(lines)
+
+
+def make_subnet_evaluator(workdir: str, split: str = "validation",
+                          execution_mode: str = "sliced"
+                          ) -> Callable[[SubnetConfig], tuple[float, float]]:
+  """An evaluator of the trained supernet in `workdir`: config -> (top1, loss).
+
+  Loads the supernet (`workdir.load_supernet`) and the run's dataset and calibration settings
+  (`train_config.json`); each call BN-recalibrates the subnet, then evaluates it on `split`.
+
+  Args:
+    workdir: a finished work directory.
+    split: "validation" (for search) or "test".
+    execution_mode: "sliced" or "masked".
+
+  Returns:
+    callable(SubnetConfig) -> (top1 in [0, 1], mean cross-entropy).
+
+  Raises:
+    FileNotFoundError / ValueError: see `workdir.load_supernet`; a missing train_config.json.
+  """
+  supernet = workdir_lib.load_supernet(workdir, execution_mode=execution_mode)
+  path = os.path.join(workdir, workdir_lib.TRAIN_CONFIG_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path} not found: the evaluator needs the run's dataset and "
+                            f"calibration settings")
+  with open(path) as f:
+    train_config = TrainConfig.from_dict(json.load(f))
+  data = load_dataset(train_config.dataset)
+
+  def evaluate(config: SubnetConfig) -> tuple[float, float]:
+    supernet.space.validate(config)
+    return recalibrated_accuracy(supernet, config, data, split, train_config)
+
+  return evaluate

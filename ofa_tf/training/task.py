@@ -1,0 +1,192 @@
+"""The single-replica progressive-shrinking step (the `Task` of TF Model Garden's split).
+
+One step (Cai et al., ICLR 2020, Sec. 3.2-3.3; reference `train_one_epoch` of
+`progressive_shrinking.py`):
+
+  1. teacher logits from the frozen largest network (a copy taken after the full phase);
+  2. for each of the N subnets sampled for this step: forward, loss = label-smoothed CE +
+     kd_ratio x CE against the teacher's softmax, gradients of each subnet summed;
+  3. the summed gradients are all-reduced over replicas, L2 weight decay is added (not on BN
+     and biases) and SGD applies them once.
+
+Subnets (and the resolution, chosen by the data pipeline) are functions of (seed, global step)
+computed in Python outside the traced step and passed in as stacked arch tensors of shape
+[N, num_blocks], so every replica and worker trains the same subnets at the same step, a
+resumed run replays the same sequence, and the step never retraces per subnet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from ofa_tf.networks import OFAMobileNetV3, encode_arch
+from ofa_tf.networks.ofa_mobilenet_v3 import ARCH_KEYS
+from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.training.config import Phase, TrainConfig
+
+_NO_DECAY_SUFFIXES = (".gamma", ".beta", ".bias", ".moving_mean", ".moving_variance")
+
+
+def sample_subnets(space: MobileNetV3Space, phase: Phase, seed: int, step: int,
+                   resolution: int) -> list[SubnetConfig]:
+  """The `phase.subnets_per_step` subnets trained at global step `step`.
+
+  A pure function of (seed, step): `np.random.default_rng([seed, step])` restricted to the
+  phase's elastic values; the resolution is the data pipeline's for that step.
+  """
+  rng = np.random.default_rng([seed, step])
+  return [space.sample(rng, kernel_sizes=phase.kernel_sizes, expand_ratios=phase.expand_ratios,
+                       depths=phase.depths, resolutions=(resolution,))
+          for _ in range(phase.subnets_per_step)]
+
+
+def stack_archs(space: MobileNetV3Space, configs: list[SubnetConfig]) -> dict[str, np.ndarray]:
+  """`encode_arch` of each config stacked along a new leading axis: [N, num_blocks] arrays."""
+  encoded = [encode_arch(space, c) for c in configs]
+  return {k: np.stack([e[k] for e in encoded]) for k in encoded[0]}
+
+
+def copy_weights(source: OFAMobileNetV3, target: OFAMobileNetV3) -> None:
+  """Assigns every named weight of `source` (BN statistics included) to `target`."""
+  target_weights = target.named_weights()
+  for name, variable in source.named_weights().items():
+    target_weights[name].assign(variable.read_value())
+
+
+class ProgressiveShrinkingTask:
+  """Builds the per-replica train step of one phase; owns no strategy.
+
+  Args:
+    config: the run's TrainConfig (loss and optimizer hyper-parameters).
+    supernet: the student supernet (created in the strategy's scope).
+    teacher: the frozen largest network (an `OFAMobileNetV3` of the same space without
+      dropout), or None when no phase distills.
+    optimizer: a tf_keras optimizer built over `supernet.trainable_variables`.
+
+  Attributes:
+    trace_count: how many times a step function was traced (Python side effect of tracing).
+  """
+
+  def __init__(self, config: TrainConfig, supernet: OFAMobileNetV3,
+               teacher: OFAMobileNetV3 | None, optimizer: tf_keras.optimizers.Optimizer):
+    self.config = config
+    self.supernet = supernet
+    self.teacher = teacher
+    self.optimizer = optimizer
+    self.trace_count = 0
+    self._variables = supernet.trainable_variables
+    decayed = {id(v) for name, v in supernet.named_weights().items()
+               if not (config.no_decay_on_bn_and_bias and name.endswith(_NO_DECAY_SUFFIXES))}
+    self._decay = [id(v) in decayed for v in self._variables]
+    self._teacher_arch = (None if teacher is None else
+                          {k: tf.constant(v) for k, v in
+                           encode_arch(teacher.space, teacher.space.max_config()).items()})
+
+  def loss(self, labels: tf.Tensor, logits: tf.Tensor, teacher_logits: tf.Tensor | None = None,
+           kd_weight=None) -> tf.Tensor:
+    """Per-example loss [B]: label-smoothed CE + kd_weight x CE against the teacher's softmax.
+
+    `kd_weight` defaults to `config.kd_ratio`.
+    """
+    num_classes = tf.shape(logits)[-1]
+    onehot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+    smoothing = self.config.label_smoothing
+    targets = onehot * (1.0 - smoothing) + smoothing / tf.cast(num_classes, logits.dtype)
+    log_probs = tf.nn.log_softmax(logits)
+    loss = -tf.reduce_sum(targets * log_probs, -1)
+    if teacher_logits is not None:
+      kd_weight = self.config.kd_ratio if kd_weight is None else kd_weight
+      soft = tf.stop_gradient(tf.nn.softmax(teacher_logits))
+      loss += kd_weight * -tf.reduce_sum(soft * log_probs, -1)
+    return loss
+
+  def replica_step(self, images: tf.Tensor, labels: tf.Tensor, archs: dict[str, tf.Tensor],
+                   distill: tf.Tensor, global_batch_size: int) -> tf.Tensor:
+    """One optimizer step on this replica's share of the global batch.
+
+    Runs inside `strategy.run` (or directly under the default strategy). The subnets are
+    iterated with a `tf.while_loop`, so one traced graph serves every number of subnets.
+
+    Args:
+      images: [b, r, r, 3] float32 NHWC, this replica's slice of the global batch.
+      labels: [b] int32.
+      archs: dict of [N, num_blocks] tensors (`stack_archs`), the same on every replica.
+      distill: bool scalar tensor: add the KD term against the teacher.
+      global_batch_size: examples over all replicas (the loss is averaged over it).
+
+    Returns:
+      This replica's share of the mean (over subnets) loss; the SUM over replicas is the
+      loss of the global batch.
+    """
+    def teacher_logits():
+      # Reference: the teacher runs in training mode (batch statistics), without gradients.
+      # Momentum 1 keeps its moving statistics; its space has no dropout.
+      return tf.stop_gradient(self.teacher(
+          images, training=True, arch=self._teacher_arch, bn_momentum=tf.constant(1.0)))
+
+    num_classes = self.supernet.space.num_classes
+    if self.teacher is None:
+      soft, distill = tf.zeros([tf.shape(images)[0], num_classes]), tf.constant(False)
+    else:
+      soft = tf.cond(distill, teacher_logits,
+                     lambda: tf.zeros([tf.shape(images)[0], num_classes]))
+    kd_weight = tf.where(distill, self.config.kd_ratio, 0.0)
+    num_subnets = tf.shape(archs["active"])[0]
+
+    def body(i, total_loss, summed):
+      arch = {k: v[i] for k, v in archs.items()}
+      with tf.GradientTape() as tape:
+        logits = self.supernet(images, training=True, arch=arch)
+        loss = tf.nn.compute_average_loss(self.loss(labels, logits, soft, kd_weight),
+                                          global_batch_size=global_batch_size)
+      grads = tape.gradient(loss, self._variables,
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      summed = [s + tf.convert_to_tensor(g) for s, g in zip(summed, grads)]
+      return i + 1, total_loss + loss, summed
+
+    _, total_loss, summed = tf.while_loop(
+        lambda i, *_: i < num_subnets, body,
+        (tf.constant(0), tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]))
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+      summed = context.all_reduce(tf.distribute.ReduceOp.SUM, summed)
+    wd = self.config.weight_decay
+    grads = [g + wd * v if decay and wd else g
+             for g, v, decay in zip(summed, self._variables, self._decay)]
+    self.optimizer.apply_gradients(zip(grads, self._variables),
+                                   skip_gradients_aggregation=True)
+    return total_loss / tf.cast(num_subnets, tf.float32)
+
+  def make_step_fn(self, strategy: tf.distribute.Strategy, global_batch_size: int,
+                   data_spec=None, jit_compile: bool = False):
+    """The traced train step: (images, labels, archs, distill) -> mean loss of the step.
+
+    Args:
+      strategy: the strategy whose replicas run `replica_step`.
+      global_batch_size: examples per step over all replicas.
+      data_spec: element spec of the distributed dataset (images with unknown spatial size),
+        or None. With a spec the step traces once for all resolutions and subnet counts;
+        without (static shapes, e.g. for XLA) it traces once per resolution and subnet
+        count. Never once per subnet: archs are tensors. `trace_count` counts traces.
+      jit_compile: compile with XLA (masked mode).
+
+    Returns:
+      A tf.function.
+    """
+    def step(inputs, archs, distill):
+      self.trace_count += 1
+      images, labels = inputs
+      per_replica = strategy.run(
+          self.replica_step, args=(images, labels, archs, distill),
+          kwargs=dict(global_batch_size=global_batch_size))
+      return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    signature = None
+    if data_spec is not None:
+      num_blocks = self.supernet.space.num_blocks
+      arch_spec = {k: tf.TensorSpec([None, num_blocks], tf.bool if k == "active" else tf.int32)
+                   for k in ARCH_KEYS}
+      signature = [data_spec, arch_spec, tf.TensorSpec([], tf.bool)]
+    return tf.function(step, input_signature=signature, jit_compile=jit_compile or None)

@@ -1,0 +1,257 @@
+"""Tests for the trainer: all phases, resume, bad input, BN recalibration, distribution."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ofa_tf.data import load_dataset
+from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.search_space import get_space
+from ofa_tf.training import config as config_lib
+from ofa_tf.training import evaluation
+from ofa_tf.training import trainer
+from ofa_tf.training import workdir as workdir_lib
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def micro_config(full_steps: int = 2, **changes) -> config_lib.TrainConfig:
+  """The smoke preset without dropout and evaluation, 2 steps per phase (full: full_steps)."""
+  config = config_lib.get_preset("smoke")
+  phases = tuple(p.__class__(**{**p.to_dict(), "steps": full_steps if p.name == "full" else 2})
+                 for p in config.phases)
+  return config.replace(phases=phases, dropout_rate=0.0, eval_at_phase_end=False,
+                        **changes)
+
+
+def _weights(supernet) -> dict:
+  return {k: v.numpy() for k, v in supernet.named_weights().items()}
+
+
+def _run_child(script: str, env=None, timeout=540) -> subprocess.Popen:
+  env = {**os.environ, "PYTHONPATH": _REPO, "CUDA_VISIBLE_DEVICES": "", **(env or {})}
+  return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+class BadInputTest(tf.test.TestCase):
+  """Bad input is refused before any training and without touching the work directory."""
+
+  def setUp(self):
+    super().setUp()
+    self.workdir = os.path.join(self.get_temp_dir(), "wd")
+    self.config = micro_config()
+
+  def assert_refused(self, config, regex, workdir=None):
+    workdir = workdir or self.workdir
+    before = sorted(os.listdir(workdir)) if os.path.isdir(workdir) else None
+    with self.assertRaisesRegex(ValueError, regex):
+      trainer.train(config, workdir)
+    after = sorted(os.listdir(workdir)) if os.path.isdir(workdir) else None
+    self.assertEqual(before, after)
+
+  def test_unknown_dataset(self):
+    self.assert_refused(self.config.replace(dataset="imagenet"), "unknown dataset spec")
+
+  def test_missing_and_empty_folders(self):
+    self.assert_refused(self.config.replace(dataset="folder:/nonexistent/images"),
+                        "/nonexistent/images")
+    root = os.path.join(self.get_temp_dir(), "images")
+    os.makedirs(os.path.join(root, "cat"))
+    os.makedirs(os.path.join(root, "dog"))
+    self.assert_refused(self.config.replace(dataset=f"folder:{root}"), "cat|dog|empty|no image")
+
+  def test_resolutions_beyond_data(self):
+    self.assert_refused(self.config.replace(resolutions=(16, 96)), "96")
+
+  def test_workdir_of_other_space_or_config(self):
+    os.makedirs(self.workdir)
+    other = get_space("ofa_mbv3_w1.0")
+    workdir_lib.write_space(self.workdir, other)
+    self.assert_refused(self.config, "space 'ofa_mbv3_w1.0'.*--overwrite")
+    os.remove(os.path.join(self.workdir, "space.json"))
+    space = trainer.resolve_space(self.config, 10)
+    workdir_lib.write_space(self.workdir, space)
+    workdir_lib.write_text_atomic(os.path.join(self.workdir, "train_config.json"),
+                                  config_lib.get_preset("digits").to_json())
+    self.assert_refused(self.config, "different train config")
+
+
+class TrainerTest(tf.test.TestCase):
+  """One uninterrupted micro run (all six phases) shared by the tests of this class."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"trainer_test_{os.getpid()}")
+    cls.config = micro_config(full_steps=30)
+    cls.result = trainer.train(cls.config, os.path.join(cls.root, "uninterrupted"),
+                               overwrite=True)
+
+  def test_all_phases_complete(self):
+    result = self.result
+    self.assertTrue(result.complete)
+    self.assertEqual(result.phase_index, 6)
+    self.assertEqual(result.global_step, 30 + 5 * 2)
+    loaded = workdir_lib.load_supernet(result.workdir)
+    for name, value in _weights(result.supernet).items():
+      self.assertAllEqual(value, loaded.named_weights()[name].numpy(), msg=name)
+    with open(os.path.join(result.workdir, "train_config.json")) as f:
+      self.assertEqual(config_lib.TrainConfig.from_dict(json.load(f)), self.config)
+
+  @pytest.mark.slow
+  def test_resume_mid_phase_matches_uninterrupted(self):
+    workdir = os.path.join(self.root, "interrupted")
+    stopped = trainer.train(self.config, workdir, overwrite=True, stop_after_steps=33)
+    self.assertFalse(stopped.complete)
+    self.assertEqual((stopped.global_step, stopped.phase_index), (33, 2))  # depth_1, 1 of 2
+    resumed = trainer.train(self.config, workdir)
+    self.assertTrue(resumed.complete)
+    self.assertEqual((resumed.global_step, resumed.phase_index),
+                     (self.result.global_step, self.result.phase_index))
+    expected = _weights(self.result.supernet)
+    for name, value in _weights(resumed.supernet).items():
+      self.assertAllClose(value, expected[name], atol=1e-6, rtol=1e-6, msg=name)
+
+  @pytest.mark.slow
+  def test_bn_recalibration_improves_shrunk_subnet(self):
+    supernet = self.result.supernet
+    data = load_dataset("digits")
+    space = supernet.space
+    config = space.min_config(min(space.resolutions))
+    before = evaluation.bn_statistics(supernet)
+    top1_stale, _ = evaluation.evaluate_subnet(supernet, config, data, "validation", 135)
+    evaluation.recalibrate_bn(supernet, config, data, num_images=256, batch_size=64)
+    after = evaluation.bn_statistics(supernet)
+    top1_recalibrated, _ = evaluation.evaluate_subnet(supernet, config, data, "validation", 135)
+    evaluation.restore_bn_statistics(supernet, before)
+    changed = [k for k in before if not np.allclose(before[k], after[k])]
+    self.assertIn("block1.expand_bn.moving_mean", changed)
+    # Blocks the subnet skips (depth 2 of 4) keep their statistics.
+    self.assertAllEqual(before["block4.expand_bn.moving_mean"],
+                        after["block4.expand_bn.moving_mean"])
+    self.assertGreater(top1_recalibrated, top1_stale + 0.05)
+
+
+class SmokePresetTest(tf.test.TestCase):
+
+  @pytest.mark.slow
+  def test_smoke_preset_all_phases_with_table(self):
+    workdir = os.path.join(self.get_temp_dir(), "smoke")
+    result = trainer.train(config_lib.get_preset("smoke"), workdir)
+    self.assertTrue(result.complete)
+    with open(os.path.join(workdir, "phase_results.json")) as f:
+      results = json.load(f)
+    self.assertEqual(list(results), ["full", "kernel", "depth_1", "depth_2", "expand_1",
+                                     "expand_2", "final/test"])
+    self.assertLen(results["expand_2"], 16)
+    self.assertIn("d2 e3 k3 r16", evaluation.format_table(results))
+
+
+_SYNC_BN_CHILD = """
+import json
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import tf_keras
+from ofa_tf.data import load_dataset, resolution_for_step
+from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.training import config as config_lib, task as task_lib, trainer
+
+config = config_lib.get_preset("smoke").replace(dropout_rate=0.0, synchronized_bn=True)
+phase = config.phases[3]  # depth_2: 2 subnets per step, distillation
+data = load_dataset("digits")
+space = trainer.resolve_space(config, data.num_classes)
+reference = None
+
+def run(devices):
+  global reference
+  strategy = tf.distribute.MirroredStrategy(devices)
+  with strategy.scope():
+    supernet = OFAMobileNetV3(space, synchronized_bn=True)
+    teacher = OFAMobileNetV3(space.replace(dropout_rate=0.0), synchronized_bn=True)
+    optimizer = tf_keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
+    optimizer.build(supernet.trainable_variables)
+  if reference is None:
+    reference = {k: v.numpy() for k, v in supernet.named_weights().items()}
+  for k, v in supernet.named_weights().items():
+    v.assign(reference[k])
+  task_lib.copy_weights(supernet, teacher)
+  task = task_lib.ProgressiveShrinkingTask(config, supernet, teacher, optimizer)
+  batches = trainer._distributed_batches(strategy, data, config, space.resolutions, 0)
+  step_fn = task.make_step_fn(strategy, config.global_batch_size, batches.element_spec)
+  iterator, losses = iter(batches), []
+  for step in range(3):
+    r = resolution_for_step(config.seed, step, space.resolutions)
+    archs = task_lib.stack_archs(space, task_lib.sample_subnets(space, phase, 0, step, r))
+    losses.append(float(step_fn(next(iterator), archs, tf.constant(True))))
+  return losses, strategy.num_replicas_in_sync
+
+one, n1 = run(["/cpu:0"])
+two, n2 = run(["/cpu:0", "/cpu:1"])
+print("RESULT", json.dumps({"one": one, "two": two, "replicas": [n1, n2]}))
+"""
+
+
+class DistributedTest(tf.test.TestCase):
+
+  @pytest.mark.slow
+  def test_synchronized_bn_two_replicas_same_loss_as_one(self):
+    child = _run_child(_SYNC_BN_CHILD)
+    out, _ = child.communicate(timeout=540)
+    self.assertEqual(child.returncode, 0, out[-3000:])
+    result = json.loads(out.split("RESULT ")[-1].splitlines()[0])
+    self.assertEqual(result["replicas"], [1, 2])
+    self.assertAllClose(result["one"], result["two"], atol=1e-5, rtol=0)
+
+  @pytest.mark.slow
+  def test_multi_worker_two_processes_stay_in_sync(self):
+    ports = []
+    for _ in range(2):
+      with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    workdir = os.path.join(self.get_temp_dir(), "mw")
+    children = []
+    for index in range(2):
+      out = os.path.join(self.get_temp_dir(), f"weights{index}.npz")
+      script = f"""
+      import numpy as np
+      from ofa_tf.training import trainer
+      from ofa_tf.training.trainer_test import micro_config
+      config = micro_config().replace(strategy="multi_worker")
+      config = config.select_phases(["full", "kernel"])
+      result = trainer.train(config, {workdir!r})
+      assert result.complete and result.global_step == 4, result
+      np.savez({out!r}, **{{k: v.numpy() for k, v in result.supernet.named_weights().items()}})
+      print("DONE")
+      """
+      tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+      children.append((_run_child(script, env={"TF_CONFIG": tf_config}), out))
+    outputs = []
+    try:
+      for child, _ in children:
+        outputs.append(child.communicate(timeout=540)[0])
+    finally:
+      for child, _ in children:
+        if child.poll() is None:
+          child.kill()
+    for (child, _), out in zip(children, outputs):
+      self.assertEqual(child.returncode, 0, out[-3000:])
+    w0, w1 = (np.load(path) for _, path in children)
+    self.assertEqual(sorted(w0.files), sorted(w1.files))
+    for name in w0.files:
+      self.assertAllClose(w0[name], w1[name], atol=1e-6, msg=name)
+    self.assertTrue(workdir_lib.has_final(workdir))
+
+
+if __name__ == "__main__":
+  tf.test.main()
