@@ -179,9 +179,36 @@ def format_table(results: dict[str, list[dict]]) -> str:
   return "\n".join(lines)
 
 
+class SubnetEvaluator:
+  """BN-recalibrate-then-evaluate for one trained supernet: `evaluator(config) -> (top1, loss)`.
+
+  Attributes:
+    space: the supernet's search space (what search and the accuracy dataset sample from).
+    supernet: the trained `OFAMobileNetV3`.
+    data: the run's dataset.
+    split: the evaluation split ("validation" for search, "test" for reporting).
+  """
+
+  def __init__(self, supernet: OFAMobileNetV3, data, split: str, train_config: TrainConfig):
+    self.supernet = supernet
+    self.space = supernet.space
+    self.data = data
+    self.split = split
+    self.train_config = train_config
+
+  def __call__(self, config: SubnetConfig) -> tuple[float, float]:
+    """Returns (top1 in [0, 1], mean cross-entropy) of `config` after BN recalibration.
+
+    Raises:
+      ValueError: `config` is not valid for the supernet's space.
+    """
+    self.space.validate(config)
+    return recalibrated_accuracy(self.supernet, config, self.data, self.split,
+                                 self.train_config)
+
+
 def make_subnet_evaluator(workdir: str, split: str = "validation",
-                          execution_mode: str = "sliced"
-                          ) -> Callable[[SubnetConfig], tuple[float, float]]:
+                          execution_mode: str = "sliced") -> SubnetEvaluator:
   """An evaluator of the trained supernet in `workdir`: config -> (top1, loss).
 
   Loads the supernet (`workdir.load_supernet`) and the run's dataset and calibration settings
@@ -193,7 +220,8 @@ def make_subnet_evaluator(workdir: str, split: str = "validation",
     execution_mode: "sliced" or "masked".
 
   Returns:
-    callable(SubnetConfig) -> (top1 in [0, 1], mean cross-entropy).
+    A `SubnetEvaluator`: callable(SubnetConfig) -> (top1 in [0, 1], mean cross-entropy),
+    with the supernet's `space`.
 
   Raises:
     FileNotFoundError / ValueError: see `workdir.load_supernet`; a missing train_config.json.
@@ -205,10 +233,4 @@ def make_subnet_evaluator(workdir: str, split: str = "validation",
                             f"calibration settings")
   with open(path) as f:
     train_config = TrainConfig.from_dict(json.load(f))
-  data = load_dataset(train_config.dataset)
-
-  def evaluate(config: SubnetConfig) -> tuple[float, float]:
-    supernet.space.validate(config)
-    return recalibrated_accuracy(supernet, config, data, split, train_config)
-
-  return evaluate
+  return SubnetEvaluator(supernet, load_dataset(train_config.dataset), split, train_config)
