@@ -2,7 +2,7 @@
 #
 #   make setup        .venv/ with the pinned requirements (re-runs when requirements.txt changes)
 #   make bazel-setup  Bazel 4.2.3 from Debian (bazel-bootstrap + offline rule repositories)
-#   make demo         setup + bazel-setup + bazel run //trainers:progressive_shrink [ARGS="..."]
+#   make demo         setup + bazel-setup + the main job (train, search, export) [ARGS="..."]
 #   make test         setup + the fast pytest suite on 2 workers
 #   make test-slow    setup + the tests marked slow
 #   make bazel-test   setup + bazel-setup + bazel test of every target not tagged slow
@@ -76,8 +76,22 @@ bazel-setup:
 	  echo "error: '$(BAZEL)' is still not on PATH after installing $(BAZEL_DEB_PACKAGES)" >&2; \
 	  exit 1; }
 
+# The main job, end to end on the bundled digits: train the supernet by progressive shrinking,
+# sample and evaluate subnets, fit the accuracy predictor, search under DEMO_BUDGET, and export
+# the chosen subnet for the CPU (int8) and the Coral EdgeTPU. Every step resumes or is
+# re-derived, so an interrupted `make demo` can simply be run again.
+DEMO_WORKDIR ?= $(CURDIR)/workdirs/demo
+DEMO_SUBNETS ?= 50
+DEMO_BUDGET ?= macs:2.5e6
+RUN := $(WITH_VENV) $(BAZEL) run --ui_event_filters=-info --noshow_progress
+
 demo: setup bazel-setup
-	$(WITH_VENV) $(BAZEL) run //trainers:progressive_shrink $(if $(strip $(ARGS)),-- $(ARGS))
+	$(RUN) //trainers:progressive_shrink -- --workdir=$(DEMO_WORKDIR) $(ARGS)
+	$(RUN) //trainers:build_accuracy_dataset -- --workdir=$(DEMO_WORKDIR) \
+	  --num_subnets=$(DEMO_SUBNETS)
+	$(RUN) //trainers:train_accuracy_predictor -- --workdir=$(DEMO_WORKDIR) --overwrite
+	$(RUN) //trainers:search -- --workdir=$(DEMO_WORKDIR) --constraint=$(DEMO_BUDGET) \
+	  --overwrite
 
 # pytest exits 5 when it collects no test: that fails the target like any failing test.
 test: setup

@@ -7,6 +7,7 @@
 from absl import app
 from absl import flags
 
+from ofa_tf import cli
 from ofa_tf.export import compiler_log
 from ofa_tf.export import edgetpu
 
@@ -17,6 +18,7 @@ _JSON = flags.DEFINE_bool("json", False, "Print the report as JSON.")
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   if bool(_TFLITE.value) == bool(_COMPILER_LOG.value):
     raise app.UsageError("give exactly one of --tflite and --compiler_log")

@@ -20,6 +20,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from ofa_tf import cli
 from ofa_tf.interop import checkpoint_import
 from ofa_tf.interop import import_workdir
 from ofa_tf.interop import ofa_state_dict
@@ -89,6 +90,7 @@ def run(config: ImportConfig) -> int:
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   sys.exit(run(get_import_config_from_flags()))
 

@@ -15,6 +15,7 @@ import os
 
 from absl import app, flags, logging
 
+from ofa_tf import cli
 from ofa_tf.search import dataset
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained work directory.", required=True)
@@ -32,6 +33,7 @@ def _log_progress(progress: dataset.Progress) -> None:
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   from ofa_tf.training import evaluation  # The trainer's BN-recalibrate-then-evaluate.
   evaluator = evaluation.make_subnet_evaluator(_WORKDIR.value)

@@ -18,6 +18,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from ofa_tf import cli
 from ofa_tf.training import config as config_lib
 
 FLAGS = flags.FLAGS
@@ -49,6 +50,7 @@ def config_from_flags() -> config_lib.TrainConfig:
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   try:
     config = config_from_flags()

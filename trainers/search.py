@@ -17,6 +17,7 @@ import os
 
 from absl import app, flags, logging
 
+from ofa_tf import cli
 from ofa_tf.search import jobs
 from ofa_tf.search.evolution import EvolutionConfig
 
@@ -50,6 +51,7 @@ def latency_factory(profile: str):
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   result = jobs.run_search_job(config_from_flags(), latency_factory)
   print(result.table)

@@ -8,6 +8,7 @@ the held-out RMSE (top-1 points) and Kendall tau of the 80/20 split.
 
 from absl import app, flags, logging
 
+from ofa_tf import cli
 from ofa_tf.search import jobs
 from ofa_tf.search.predictor import PredictorTrainConfig
 
@@ -28,6 +29,7 @@ def config_from_flags() -> jobs.TrainPredictorJobConfig:
 
 
 def main(argv):
+  cli.run_from_invocation_directory()
   del argv
   report = jobs.train_predictor_job(config_from_flags())
   logging.info("accuracy predictor: %s", report)
