@@ -121,12 +121,13 @@ class _RangeRecorder:
 
 def _activation_quantizers(model):
   """(owner, attribute or index, quantizer variables) of every activation quantizer."""
+  # pylint: disable=protected-access
   found = []
   for layer in model.layers:
     if isinstance(layer, quantize_wrapper.QuantizeWrapper):
-      if layer._output_quantizers:  # pylint: disable=protected-access
-        found.append((layer._output_quantizers, 0, layer._output_quantizer_vars))  # pylint: disable=protected-access
-      for act in layer._quantize_activations:  # pylint: disable=protected-access
+      if layer._output_quantizers:
+        found.append((layer._output_quantizers, 0, layer._output_quantizer_vars))
+      for act in layer._quantize_activations:
         for attr in ("_pre_activation_vars", "_post_activation_vars"):
           if hasattr(act, attr):
             found.append((act, "quantizer", getattr(act, attr)))
