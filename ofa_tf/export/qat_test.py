@@ -3,7 +3,6 @@
 import os
 
 import numpy as np
-import pytest
 import tensorflow as tf
 import tf_keras
 
@@ -97,27 +96,6 @@ class QatTest(tf.test.TestCase):
   def test_bad_steps(self):
     with self.assertRaisesRegex(ValueError, "steps=0"):
       qat.qat_finetune(None, [], steps=0)
-
-  @pytest.mark.slow
-  def test_qat_int8_within_one_point_of_float_on_digits(self):
-    from ofa_tf.data import load_dataset  # pylint: disable=g-import-not-at-top
-    from ofa_tf.export import targets  # pylint: disable=g-import-not-at-top
-    from ofa_tf.networks import build_static_model  # pylint: disable=g-import-not-at-top
-    from ofa_tf.search_space import get_space  # pylint: disable=g-import-not-at-top
-    data = load_dataset("digits")
-    space = get_space("ofa_mbv3_tiny")
-    tf_keras.utils.set_random_seed(0)
-    model = build_static_model(space.network_spec(space.min_config(24)))
-    model.compile(tf_keras.optimizers.Adam(2e-3),
-                  tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(data.train_batches(64, (24,), seed=0), steps_per_epoch=200, epochs=1, verbose=0)
-    results = targets.export_model_for_targets(
-        model, data, self.get_temp_dir(), ("edgetpu_int8",), method="qat", qat_steps=40,
-        latency_fn=None)
-    (result,) = results
-    self.assertTrue(result.edgetpu_mappable)
-    self.assertGreater(result.keras_top1, 0.8)
-    self.assertGreaterEqual(result.top1, result.keras_top1 - 0.01)
 
 
 if __name__ == "__main__":
