@@ -122,24 +122,25 @@ def recalibrate_static_bn(model: tf_keras.Model, batches: Iterable) -> int:
   return seen
 
 
-def extract_recalibrated(workdir: str, config: SubnetConfig, data,
+def extract_recalibrated(supernet, config: SubnetConfig, data,
                          num_images: int = 2000) -> tf_keras.Model:
-  """Loads the supernet of `workdir` and extracts subnet `config` with recalibrated BN.
+  """Extracts subnet `config` from `supernet` with BN statistics recalibrated for it.
 
   BN statistics are recomputed on `num_images` training images (`data.calibration_batches`):
   with `ofa_tf.training.evaluation.recalibrate_bn` on the supernet when the trainer provides
-  it, otherwise with `recalibrate_static_bn` on the extracted model (same statistics).
+  it (it changes the supernet's statistics in place), otherwise with `recalibrate_static_bn`
+  on the extracted model (same statistics; the supernet is left unchanged).
 
   Args:
-    workdir: a work directory with a trained supernet (`workdir.load_supernet`).
-    config: the subnet, validated against the work directory's space.
+    supernet: a trained `OFAMobileNetV3` (`workdir.load_supernet`).
+    config: the subnet (a `SubnetConfig`, its JSON or a JSON path), validated against
+      `supernet.space`.
     data: an `ImageClassificationData` (calibration images at `config.r`).
     num_images: calibration images; 0 keeps the supernet's statistics.
 
   Returns:
     The float tf_keras subnet (input (None, r, r, 3)).
   """
-  supernet = workdir_lib.load_supernet(workdir)
   config = load_subnet_config(config, supernet.space)
   try:
     from ofa_tf.training import evaluation  # pylint: disable=g-import-not-at-top
@@ -337,12 +338,12 @@ def export_for_targets(workdir: str, config: Union[str, SubnetConfig], data, out
     FileNotFoundError: `workdir` holds no trained supernet.
   """
   _plan(targets, output_dir, method, kwargs.get("overwrite", False))
-  model = extract_recalibrated(workdir, config, data, recalibration_images)
+  supernet = workdir_lib.load_supernet(workdir)
+  config = load_subnet_config(config, supernet.space)
   teacher = None
-  if method == "qat":
-    supernet = workdir_lib.load_supernet(workdir)
-    r = int(model.input_shape[1])
-    teacher = extract_subnet(supernet, supernet.space.max_config(r))
+  if method == "qat":  # Before recalibration, which may change the supernet's statistics.
+    teacher = extract_subnet(supernet, supernet.space.max_config(config.r))
+  model = extract_recalibrated(supernet, config, data, recalibration_images)
   return export_model_for_targets(model, data, output_dir, targets, method=method,
                                   qat_steps=qat_steps, teacher=teacher, **kwargs)
 

@@ -10,6 +10,7 @@ from ofa_tf.data import load_dataset
 from ofa_tf.export import targets
 from ofa_tf.export import tflite_graph
 from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import extract_subnet
 from ofa_tf.search_space import get_space
 from ofa_tf.training import workdir as workdir_lib
 
@@ -67,16 +68,36 @@ class RecalibrateStaticBnTest(tf.test.TestCase):
       targets.recalibrate_static_bn(model, [])
 
 
-class ExportForTargetsTest(tf.test.TestCase):
+class SupernetExportTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.space = get_space("ofa_mbv3_tiny")
+    cls.supernet = OFAMobileNetV3(cls.space)
+    for v in cls.supernet.named_weights().values():
+      v.assign(v + tf.random.normal(v.shape, stddev=0.05, seed=1))
+    cls.data = load_dataset("digits")
+
+  def test_extract_recalibrated_has_the_subnet_statistics(self):
+    config = self.space.min_config(24)
+    reference = extract_subnet(self.supernet, config)  # Before any in-place recalibration.
+    supernet_variance = reference.get_layer("final_expand_bn").moving_variance.numpy()
+    model = targets.extract_recalibrated(self.supernet, config.to_json(), self.data,
+                                         num_images=64)
+    targets.recalibrate_static_bn(reference, self.data.calibration_batches(64, 200, 24))
+    for name in ("stem_bn", "block1_expand_bn", "final_expand_bn"):
+      self.assertAllClose(model.get_layer(name).moving_mean,
+                          reference.get_layer(name).moving_mean, atol=1e-4, rtol=1e-4)
+      self.assertAllClose(model.get_layer(name).moving_variance,
+                          reference.get_layer(name).moving_variance, atol=1e-4, rtol=1e-3)
+    self.assertNotAllClose(model.get_layer("final_expand_bn").moving_variance,
+                           supernet_variance)
 
   def test_workdir_to_int8_files(self):
-    space = get_space("ofa_mbv3_tiny")
+    space, supernet, data = self.space, self.supernet, self.data
     wd = os.path.join(self.get_temp_dir(), "run")
-    supernet = OFAMobileNetV3(space)
-    for v in supernet.named_weights().values():
-      v.assign(v + tf.random.normal(v.shape, stddev=0.05, seed=1))
     workdir_lib.save_supernet(wd, supernet)
-    data = load_dataset("digits")
     config = space.min_config(24)
     out = os.path.join(wd, "export")
     results = targets.export_for_targets(
