@@ -25,7 +25,10 @@ def _inbound_names(layer_cfg) -> List[str]:
   nodes = layer_cfg["inbound_nodes"]
   if len(nodes) != 1:
     return []
-  return [entry[0] for entry in nodes[0]]
+  node = nodes[0]
+  if node and isinstance(node[0], str):  # One tensor argument: [name, node, tensor, kwargs]
+    return [node[0]]                     # (TFOpLambda layers such as `x + 3.0`).
+  return [entry[0] for entry in node]
 
 
 def _is_rescaling(cfg, scale, offset) -> bool:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from ofa_tf.export import lowering
 from ofa_tf.export import toy_model
@@ -32,6 +33,17 @@ class LoweringTest(tf.test.TestCase):
     self.assertEmpty(lowering.find_hswish(lowered.get_config()))
     self.assertEqual(type(lowered.get_layer("stem_hswish_mul")).__name__, "ReLU")
     self.assertEqual(lowered.predict(self.images, verbose=0).shape, (2, 10))
+
+  def test_model_with_tf_op_layers(self):
+    # Keras' MobileNetV3 builds hard sigmoid as `ReLU(6.)(x + 3.) * (1. / 6.)`: TFOpLambda
+    # layers, whose one-tensor nodes serialize without the list around the entry.
+    inputs = tf_keras.Input((4, 4, 3))
+    x = tf_keras.layers.ReLU(6.0)(inputs + 3.0) * (1.0 / 6.0)
+    x = tf_keras.layers.Multiply()([inputs, x])
+    model = tf_keras.Model(inputs, tf_keras.layers.GlobalAveragePooling2D()(x))
+    lowered = lowering.lower_model(model, "keep", batch_size=1)
+    self.assertEqual(lowered.input_shape, (1, 4, 4, 3))
+    self.assertAllClose(lowered(self.images[:1, :4, :4]), model(self.images[:1, :4, :4]))
 
   def test_unknown_mode(self):
     with self.assertRaisesRegex(ValueError, "hswish_mode='gelu'"):

@@ -7,8 +7,11 @@ them (one per-tensor scale after each op), following TF Model Garden's QAT visio
 (official/projects/qat/vision/quantization/configs.py: `NoOpQuantizeConfig`,
 `Default8BitOutputQuantizeConfig`).
 
-Lower the model for its target (`lowering.lower_model`) before `quantize_aware_model`:
-the QAT graph then trains exactly the op sequence the target runs.
+Pipeline: `lowering.lower_model` (the QAT graph then trains exactly the op sequence the
+target runs) -> `quantize_aware_model` (every layer annotated) -> `calibrate_quantizers`
+(ranges from training images, as PTQ calibration) -> `qat_finetune` -> `converter.export_tflite`
+with an int8 recipe. The converted file then reproduces the QAT Keras model's fake-quant
+outputs up to int8 rounding (`qat_test`).
 """
 
 from typing import Iterable, Optional
@@ -16,6 +19,8 @@ from typing import Iterable, Optional
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
+from tensorflow_model_optimization.python.core.quantization.keras import quantize_layer
+from tensorflow_model_optimization.python.core.quantization.keras import quantize_wrapper
 import tf_keras
 
 _quantizers = tfmot.quantization.keras.quantizers
@@ -67,11 +72,21 @@ def _fused_into_next(layer, model) -> bool:
 
 
 def quantize_aware_model(model: tf_keras.Model) -> tf_keras.Model:
-  """Returns a quantize-aware copy of `model` (fake-quant ops in training and inference).
+  """Returns a quantize-aware copy of `model`: every layer the int8 file quantizes is simulated.
+
+  All layers are annotated: `Rescaling`/`Multiply` with the configs above, every other layer
+  with tfmot's default 8-bit registry (input quantizer, per-channel conv/depthwise kernels,
+  Conv/Depthwise + BatchNormalization + ReLU patterns quantized after the activation, Dense,
+  Add, pooling). Annotating only the custom layers would leave convolutions, BN, ReLU, the
+  input and the logits float in the QAT graph while the int8 file quantizes them.
+
+  The quantizer ranges start at tfmot's [-6, 6] (weights included: `LastValueQuantizer`
+  keeps them until a training-mode call), so call `calibrate_quantizers` before evaluating or
+  fine-tuning the result.
 
   Args:
     model: a tf_keras Functional model of stock layers (an extracted subnet, lowered for its
-      target). Conv2D/DepthwiseConv2D + BatchNormalization pairs are folded by tfmot.
+      target with `lowering.lower_model`).
 
   Returns:
     The tfmot quantize-aware model; export it with `converter.export_tflite` and an int8
@@ -87,9 +102,103 @@ def quantize_aware_model(model: tf_keras.Model) -> tf_keras.Model:
 
   annotated = tf_keras.models.clone_model(model, clone_function=annotate)
   annotated.set_weights(model.get_weights())
+  annotated = tfmot.quantization.keras.quantize_annotate_model(annotated)
   with tfmot.quantization.keras.quantize_scope({"OutputQuantizeConfig": OutputQuantizeConfig,
                                                 "NoOpQuantizeConfig": NoOpQuantizeConfig}):
     return tfmot.quantization.keras.quantize_apply(annotated)
+
+
+class _RangeRecorder:
+  """Stands in for an activation quantizer: widens its [min, max] to the float tensor's
+  range (0 included, as TFLite requires) and passes the tensor through unquantized."""
+
+  def __call__(self, inputs, training, weights, **kwargs):
+    del training, kwargs
+    weights["min_var"].assign(tf.minimum(weights["min_var"], tf.reduce_min(inputs)))
+    weights["max_var"].assign(tf.maximum(weights["max_var"], tf.reduce_max(inputs)))
+    return inputs
+
+
+def _activation_quantizers(model):
+  """(owner, attribute or index, quantizer variables) of every activation quantizer."""
+  # pylint: disable=protected-access
+  found = []
+  for layer in model.layers:
+    if isinstance(layer, quantize_wrapper.QuantizeWrapper):
+      if layer._output_quantizers:
+        found.append((layer._output_quantizers, 0, layer._output_quantizer_vars))
+      for act in layer._quantize_activations:
+        for attr in ("_pre_activation_vars", "_post_activation_vars"):
+          if hasattr(act, attr):
+            found.append((act, "quantizer", getattr(act, attr)))
+    elif isinstance(layer, quantize_layer.QuantizeLayer) and layer.quantizer is not None:
+      found.append((layer, "quantizer", layer.quantizer_vars))
+  return found
+
+
+def calibrate_weight_ranges(model: tf_keras.Model) -> None:
+  """Sets every weight quantizer's range from the current float weights.
+
+  tfmot's `LastValueQuantizer` only updates its range in training mode; in inference mode it
+  quantizes with the stored range ([-6, 6] after `quantize_aware_model`, stale after weight
+  updates made in inference mode). The converter quantizes the weights with the stored range,
+  so refresh it after any weight change.
+  """
+  for layer in model.layers:
+    if isinstance(layer, quantize_wrapper.QuantizeWrapper):
+      for weight, quantizer, variables in layer._weight_vars:  # pylint: disable=protected-access
+        quantizer(weight, True, weights=variables)
+
+
+def calibrate_quantizers(model: tf_keras.Model, batches: Iterable) -> int:
+  """Calibrates a quantize-aware model's ranges, as TFLite post-training calibration would.
+
+  Weight ranges come from the weights (`calibrate_weight_ranges`); every activation range
+  becomes the [min, max] (0 included) of the float activation over `batches`, the statistic
+  the TFLite converter's calibration uses. Without this, ranges stay at tfmot's initial
+  [-6, 6]: its moving-average quantizers move towards the data by 0.1% per training step
+  (EMA decay 0.999) and not at all in inference mode, so a short fine-tune trains against
+  clipped activations and coarse weights.
+
+  Args:
+    model: a model from `quantize_aware_model`.
+    batches: iterable of float32 (B, H, W, C) NHWC image batches (or (images, labels) pairs)
+      from the training split.
+
+  Returns:
+    The number of activation quantizers calibrated.
+
+  Raises:
+    ValueError: for empty `batches`.
+  """
+  calibrate_weight_ranges(model)
+  quantizers = _activation_quantizers(model)
+  originals = []
+  for owner, key, variables in quantizers:
+    for var in variables.values():
+      var.assign(tf.zeros_like(var))
+    originals.append(owner[key] if isinstance(owner, list) else getattr(owner, key))
+  recorder = _RangeRecorder()
+  seen = False
+  try:
+    for owner, key, _ in quantizers:
+      if isinstance(owner, list):
+        owner[key] = recorder
+      else:
+        setattr(owner, key, recorder)
+    for batch in batches:
+      images = batch[0] if isinstance(batch, (tuple, list)) else batch
+      model(tf.convert_to_tensor(images, tf.float32), training=False)
+      seen = True
+  finally:
+    for (owner, key, _), original in zip(quantizers, originals):
+      if isinstance(owner, list):
+        owner[key] = original
+      else:
+        setattr(owner, key, original)
+  if not seen:
+    raise ValueError("calibrate_quantizers: batches is empty")
+  return len(quantizers)
 
 
 def qat_finetune(model: tf_keras.Model, train_ds: Iterable, steps: int,
@@ -101,6 +210,9 @@ def qat_finetune(model: tf_keras.Model, train_ds: Iterable, steps: int,
   Loss: cross-entropy on labels, plus `distill_weight` * KL(teacher || student) at
   `temperature` when `teacher` is given (Cai et al., ICLR 2020, Sec. 3.2 distils subnets
   from the largest network; here it recovers accuracy lost to quantization).
+
+  Call `calibrate_quantizers` first. The weight ranges are refreshed from the final weights at
+  the end (`calibrate_weight_ranges`), so the Keras model and its TFLite conversion agree.
 
   Args:
     model: a model from `quantize_aware_model` (trained in place).
@@ -154,6 +266,7 @@ def qat_finetune(model: tf_keras.Model, train_ds: Iterable, steps: int,
         break
     if not seen:
       raise ValueError("train_ds is empty")
+  calibrate_weight_ranges(model)
   return {"loss": losses}
 
 
