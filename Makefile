@@ -92,6 +92,9 @@ demo: setup bazel-setup
 	$(RUN) //trainers:train_accuracy_predictor -- --workdir=$(DEMO_WORKDIR) --overwrite
 	$(RUN) //trainers:search -- --workdir=$(DEMO_WORKDIR) --constraint=$(DEMO_BUDGET) \
 	  --overwrite
+	$(RUN) //export:export_tflite -- --workdir=$(DEMO_WORKDIR) \
+	  --subnet=$(DEMO_WORKDIR)/search/best_subnet.json --target=cpu_int8,edgetpu_int8 \
+	  --output_dir=$(DEMO_WORKDIR)/export --overwrite
 
 # pytest exits 5 when it collects no test: that fails the target like any failing test.
 test: setup

@@ -22,6 +22,7 @@ from absl import flags
 from absl import logging
 import numpy as np
 
+from ofa_tf import cli
 from ofa_tf.export import converter
 from ofa_tf.export import recipes
 from ofa_tf.export import targets
@@ -113,6 +114,7 @@ def _export_subnet(config: ExportConfig) -> None:
 
 def main(argv):
   del argv
+  cli.run_from_invocation_directory()
   config = get_export_config_from_flags()
   if config.subnet:
     _export_subnet(config)
