@@ -11,6 +11,7 @@ from typing import Mapping, Optional, Tuple
 RUNNERS = ("litert", "benchmark_model", "litert_benchmark")
 PRECISIONS = ("fp32", "fp16", "int8")
 DELEGATES = ("none", "gpu", "nnapi", "hexagon", "external")
+CLOCKS = ("auto", "wall", "cpu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,10 @@ class DeviceSpec:
     rounds: rounds for the min-of-medians estimate (in-process runner); 1 for the tools.
     enable_op_profiling: pass `--enable_op_profiling=true` to benchmark_model.
     extra_flags: further benchmark_model flags, verbatim.
+    clock: in-process runner clock: 'wall' (`time.perf_counter_ns`), 'cpu' (CPU time of the
+      calling thread, `time.thread_time_ns`: time spent descheduled by other processes is not
+      counted, which makes single-thread timings stable on a loaded machine) or 'auto' (cpu
+      for num_threads == 1, else wall: worker threads' time is invisible to a thread clock).
   """
 
   name: str
@@ -56,11 +61,12 @@ class DeviceSpec:
   adb: bool = False
   adb_serial: str = ""
   taskset_mask: str = ""
-  warmup_runs: int = 10
-  num_runs: int = 30
-  rounds: int = 5
+  warmup_runs: int = 5
+  num_runs: int = 20
+  rounds: int = 3
   enable_op_profiling: bool = False
   extra_flags: Tuple[str, ...] = ()
+  clock: str = "auto"
 
   def __post_init__(self):
     if not self.name:
@@ -71,6 +77,8 @@ class DeviceSpec:
       raise ValueError(f"DeviceSpec.precision must be one of {PRECISIONS}, got {self.precision!r}")
     if self.delegate not in DELEGATES:
       raise ValueError(f"DeviceSpec.delegate must be one of {DELEGATES}, got {self.delegate!r}")
+    if self.clock not in CLOCKS:
+      raise ValueError(f"DeviceSpec.clock must be one of {CLOCKS}, got {self.clock!r}")
     if self.delegate == "external" and not self.external_delegate_path:
       raise ValueError("DeviceSpec.external_delegate_path is required when delegate='external'")
     if self.delegate != "none" and self.runner != "benchmark_model":
@@ -89,6 +97,10 @@ class DeviceSpec:
                        "tuples")
     if not isinstance(self.extra_flags, tuple):
       raise ValueError("DeviceSpec.extra_flags must be a tuple of strings")
+
+  @property
+  def uses_cpu_clock(self) -> bool:
+    return self.clock == "cpu" or (self.clock == "auto" and self.num_threads == 1)
 
   def replace(self, **changes) -> "DeviceSpec":
     return dataclasses.replace(self, **changes)
