@@ -31,6 +31,8 @@ _BENCHMARK_BINARY = flags.DEFINE_string("benchmark_binary", "",
                                         "benchmark_model path (benchmark_model profiles).")
 _CALIBRATION = flags.DEFINE_integer("calibration_subnets", 10,
                                     "Whole subnets measured to fit the correction (0 = none).")
+_RECALIBRATE = flags.DEFINE_bool("recalibrate", False,
+                                  "Refit the correction even if the table has one.")
 _CALIBRATION_SEED = flags.DEFINE_integer("calibration_seed", 1000, "Seed of those subnets.")
 _NUM_RUNS = flags.DEFINE_integer("num_runs", None, "Override the profile's runs per round.")
 _ROUNDS = flags.DEFINE_integer("rounds", None, "Override the profile's rounds.")
@@ -71,7 +73,7 @@ def main(argv):
   logging.info("table: %d entries, %d distinct layers, built in %.1f s (this run) %s",
                len(table), table.metadata["num_layers"], build_s,
                table.metadata["build_seconds"])
-  if _CALIBRATION.value and "correction" not in table.metadata:
+  if _CALIBRATION.value and (_RECALIBRATE.value or "correction" not in table.metadata):
     t1 = time.perf_counter()
     correction, c = validation.calibrate(
         table, get_space(config.space), config.device, _CALIBRATION.value,

@@ -12,6 +12,7 @@ RUNNERS = ("litert", "benchmark_model", "litert_benchmark")
 PRECISIONS = ("fp32", "fp16", "int8")
 DELEGATES = ("none", "gpu", "nnapi", "hexagon", "external")
 CLOCKS = ("auto", "wall", "cpu")
+ESTIMATORS = ("median", "min")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,9 @@ class DeviceSpec:
       calling thread, `time.thread_time_ns`: time spent descheduled by other processes is not
       counted, which makes single-thread timings stable on a loaded machine) or 'auto' (cpu
       for num_threads == 1, else wall: worker threads' time is invisible to a thread clock).
+    estimator: point estimate stored in tables and used for end-to-end measurements:
+      'median' (min-of-medians over rounds) or 'min' (fastest timed run; see
+      `LatencyStats.estimate`).
   """
 
   name: str
@@ -67,6 +71,7 @@ class DeviceSpec:
   enable_op_profiling: bool = False
   extra_flags: Tuple[str, ...] = ()
   clock: str = "auto"
+  estimator: str = "min"
 
   def __post_init__(self):
     if not self.name:
@@ -79,6 +84,9 @@ class DeviceSpec:
       raise ValueError(f"DeviceSpec.delegate must be one of {DELEGATES}, got {self.delegate!r}")
     if self.clock not in CLOCKS:
       raise ValueError(f"DeviceSpec.clock must be one of {CLOCKS}, got {self.clock!r}")
+    if self.estimator not in ESTIMATORS:
+      raise ValueError(f"DeviceSpec.estimator must be one of {ESTIMATORS}, got "
+                       f"{self.estimator!r}")
     if self.delegate == "external" and not self.external_delegate_path:
       raise ValueError("DeviceSpec.external_delegate_path is required when delegate='external'")
     if self.delegate != "none" and self.runner != "benchmark_model":
@@ -125,21 +133,24 @@ PROFILES = {
     "cpu_xnnpack_1t": DeviceSpec("cpu_xnnpack_1t", runner="litert", num_threads=1),
     "cpu_xnnpack_1t_int8": DeviceSpec("cpu_xnnpack_1t_int8", runner="litert", precision="int8",
                                       num_threads=1),
-    "cpu_xnnpack_4t": DeviceSpec("cpu_xnnpack_4t", runner="litert", num_threads=4),
+    "cpu_xnnpack_4t": DeviceSpec("cpu_xnnpack_4t", runner="litert", num_threads=4,
+                                 estimator="median"),
     "android_cpu_1t": DeviceSpec("android_cpu_1t", runner="benchmark_model", adb=True,
-                                 taskset_mask="f0", warmup_runs=20, num_runs=100, rounds=1),
+                                 taskset_mask="f0", warmup_runs=20, num_runs=100, rounds=1,
+                              estimator="median"),
     "android_gpu": DeviceSpec("android_gpu", runner="benchmark_model", precision="fp16",
-                              delegate="gpu", adb=True, warmup_runs=20, num_runs=100, rounds=1),
+                              delegate="gpu", adb=True, warmup_runs=20, num_runs=100, rounds=1,
+                              estimator="median"),
     "android_nnapi": DeviceSpec("android_nnapi", runner="benchmark_model", precision="int8",
                                 delegate="nnapi", adb=True, warmup_runs=20, num_runs=100,
-                                rounds=1),
+                                rounds=1, estimator="median"),
     "hexagon_dsp": DeviceSpec("hexagon_dsp", runner="benchmark_model", precision="int8",
                               delegate="hexagon", adb=True, warmup_runs=20, num_runs=100,
                               rounds=1),
     "edgetpu_usb": DeviceSpec("edgetpu_usb", runner="benchmark_model", precision="int8",
                               delegate="external", external_delegate_path="libedgetpu.so.1",
                               external_delegate_options=(("device", "usb"),), warmup_runs=20,
-                              num_runs=100, rounds=1),
+                              num_runs=100, rounds=1, estimator="median"),
 }
 
 

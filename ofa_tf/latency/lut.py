@@ -17,9 +17,10 @@ Table file (JSON, or YAML by extension `.yaml`/`.yml`):
    "metadata": {"space": ..., "device": {DeviceSpec fields}, "resolutions": [...],
                 "tool_versions": {...}, "created": ISO-8601, "updated": ISO-8601, ...},
    "entries": {"<resolution>": {"<key>": {"mean": ms, "std": ms, "count": n,
-                                          "median": ms, "min": ms}}}}
+                                          "median": ms, "min": ms, "estimate": ms}}}}
 The released Note10 files are bare `{key: {mean, std, count}}` maps, one per resolution.
-The value a predictor sums is `median` when present (our robust estimate), else `mean`.
+The value a predictor sums is `estimate` when present (the device spec's estimator applied by
+the runner, see `LatencyStats.estimate`), else `median`, else `mean` (released tables).
 """
 
 import dataclasses
@@ -86,9 +87,12 @@ class LutEntry:
   count: int = 1
   median: Optional[float] = None
   min: Optional[float] = None
+  estimate: Optional[float] = None
 
   @property
   def value(self) -> float:
+    if self.estimate is not None:
+      return self.estimate
     return self.median if self.median is not None else self.mean
 
   def to_dict(self) -> Dict[str, float]:
@@ -100,7 +104,8 @@ class LutEntry:
       raise ValueError(f"latency-table entry without 'mean': {dict(data)!r}")
     return cls(float(data["mean"]), float(data.get("std", 0.0)), int(data.get("count", 1)),
                None if data.get("median") is None else float(data["median"]),
-               None if data.get("min") is None else float(data["min"]))
+               None if data.get("min") is None else float(data["min"]),
+               None if data.get("estimate") is None else float(data["estimate"]))
 
 
 class MissingEntryError(KeyError):

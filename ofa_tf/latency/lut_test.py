@@ -37,6 +37,7 @@ class TableFileTest(tf.test.TestCase):
     t = lut.LatencyTable(metadata={"space": "ofa_mbv3_tiny"})
     t.put(32, "Conv-input:32x32x3-output:16x16x16", lut.LutEntry(0.5, 0.01, 30, 0.45, 0.4))
     t.put(24, "Conv-input:24x24x3-output:12x12x16", lut.LutEntry(0.3))
+    t.put(24, "Conv_1-input:3x3x32-output:3x3x128", lut.LutEntry(0.3, 0.1, 9, 0.25, 0.2, 0.2))
     return t
 
   def test_round_trip_json_and_yaml(self):
@@ -49,6 +50,7 @@ class TableFileTest(tf.test.TestCase):
       self.assertIn("updated", loaded.metadata)
       self.assertEqual(loaded.value(32, "Conv-input:32x32x3-output:16x16x16"), 0.45)
       self.assertEqual(loaded.value(24, "Conv-input:24x24x3-output:12x12x16"), 0.3)
+      self.assertEqual(loaded.value(24, "Conv_1-input:3x3x32-output:3x3x128"), 0.2)
     self.assertEqual([n for n in os.listdir(self.get_temp_dir()) if n.startswith(".tmp")], [])
 
   def test_missing_layer_is_named(self):

@@ -22,6 +22,13 @@ class LatencyStatsTest(tf.test.TestCase):
     self.assertEqual(s.count, 10)
     self.assertAllClose(s.min_ms, 1.0)
 
+  def test_estimate(self):
+    s = LatencyStats(2.0, 2.5, 0.3, 1.5, 10)
+    self.assertEqual(s.estimate("median"), 2.0)
+    self.assertEqual(s.estimate("min"), 1.5)
+    with self.assertRaisesRegex(ValueError, "estimator"):
+      s.estimate("mean")
+
   def test_json_round_trip_and_validation(self):
     s = LatencyStats(1.0, 1.1, 0.1, 0.9, 30)
     self.assertEqual(LatencyStats.from_json(s.to_json()), s)

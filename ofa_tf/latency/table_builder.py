@@ -112,7 +112,8 @@ def _check_resumable(table: lut.LatencyTable, config: TableBuildConfig) -> None:
   mismatches = []
   if meta.get("space") != config.space:
     mismatches.append(f"space {meta.get('space')!r} != {config.space!r}")
-  for field in ("name", "precision", "batch", "num_threads", "use_xnnpack", "delegate"):
+  for field in ("name", "precision", "batch", "num_threads", "use_xnnpack", "delegate",
+                "estimator"):
     if device.get(field) != getattr(config.device, field):
       mismatches.append(f"device.{field} {device.get(field)!r} != "
                         f"{getattr(config.device, field)!r}")
@@ -195,7 +196,8 @@ def build_table(config: TableBuildConfig, runner=None,
     with open(_model_path(cache, key, config.device), "rb") as f:
       stats = runner.measure(f.read(), config.device)
     entry = lut.LutEntry(mean=stats.mean_ms, std=stats.std_ms, count=stats.count,
-                         median=stats.median_ms, min=stats.min_ms)
+                         median=stats.median_ms, min=stats.min_ms,
+                         estimate=stats.estimate(config.device.estimator))
     for r in where[key]:
       table.put(r, key, entry)
     now = time.perf_counter()

@@ -94,7 +94,8 @@ def measure_subnets(predictor: EfficiencyPredictor, device: DeviceSpec,
       with open(path, "rb") as f:
         data = f.read()
       stats = runner.measure(data, device)
-      out.append(SubnetMeasurement(config, stats.median_ms, predictor.table_sum(config),
+      out.append(SubnetMeasurement(config, stats.estimate(device.estimator),
+                                   predictor.table_sum(config),
                                    predictor.macs(config), len(data),
                                    predictor.tflite_bytes(config)))
       if progress:
