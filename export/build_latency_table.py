@@ -5,6 +5,7 @@ Example (the w1.0 CPU table of the README):
     --resolutions=128:224:16 --output=/tmp/lut/w10_cpu1t.json --workers=2
 """
 
+import json
 import time
 
 from absl import app
@@ -33,6 +34,11 @@ _CALIBRATION = flags.DEFINE_integer("calibration_subnets", 10,
                                     "Whole subnets measured to fit the correction (0 = none).")
 _RECALIBRATE = flags.DEFINE_bool("recalibrate", False,
                                   "Refit the correction even if the table has one.")
+_REFIT_ONLY = flags.DEFINE_bool("refit_only", False, "Only refit the correction from the "
+                                "table's stored calibration measurements, then exit.")
+_CALIBRATION_MEASUREMENTS = flags.DEFINE_string(
+    "calibration_measurements", "", "Calibrate from this measurements file (written by "
+    "validate_latency --measurements_json in measure-only mode) instead of measuring.")
 _CALIBRATION_SEED = flags.DEFINE_integer("calibration_seed", 1000, "Seed of those subnets.")
 _NUM_RUNS = flags.DEFINE_integer("num_runs", None, "Override the profile's runs per round.")
 _ROUNDS = flags.DEFINE_integer("rounds", None, "Override the profile's rounds.")
@@ -67,6 +73,19 @@ def _log_progress(p: table_builder.Progress) -> None:
 def main(argv):
   del argv
   config = config_from_flags()
+  if _REFIT_ONLY.value:
+    table = lut.load_table(config.output)
+    if _CALIBRATION_MEASUREMENTS.value:
+      with open(_CALIBRATION_MEASUREMENTS.value) as f:
+        data = json.load(f)
+      rows = [validation.SubnetMeasurement.from_dict(d) for d in data["subnets"]]
+      correction, _ = validation.calibrate_from_measurements(
+          table, get_space(config.space), rows, data.get("seed"))
+    else:
+      correction = validation.refit_correction(table, get_space(config.space))
+    lut.save_table(table, config.output)
+    logging.info("refit correction: %s; wrote %s", correction, config.output)
+    return
   t0 = time.perf_counter()
   table = table_builder.build_table(config, progress=_log_progress)
   build_s = time.perf_counter() - t0

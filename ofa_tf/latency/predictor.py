@@ -25,7 +25,8 @@ BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
 
 @dataclasses.dataclass(frozen=True)
 class Correction:
-  """measured_ms ~= intercept_ms + slope * table_sum_ms, fitted on `num_subnets` subnets."""
+  """measured_ms ~= intercept_ms + slope * table_sum_ms, fitted on `num_subnets` subnets
+  (after outlier rejection)."""
   intercept_ms: float = 0.0
   slope: float = 1.0
   num_subnets: int = 0
@@ -41,11 +42,22 @@ class Correction:
     return cls(float(data["intercept_ms"]), float(data["slope"]), int(data["num_subnets"]))
 
 
-def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float]) -> Correction:
+def _weighted_line(x, y):
+  w = 1.0 / y
+  a = np.stack([np.ones_like(x), x], axis=1) * w[:, None]
+  (intercept, slope), *_ = np.linalg.lstsq(a, y * w, rcond=None)
+  return float(intercept), float(slope)
+
+
+def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float],
+                   robust: bool = True) -> Correction:
   """Least-squares fit of measured = a + b * sum.
 
   Relative errors matter (small and large subnets alike), so rows are weighted by
-  1 / measured, i.e. the fit minimizes the squared relative error.
+  1 / measured, i.e. the fit minimizes the squared relative error. With `robust`, subnets
+  whose relative residual exceeds max(5%, 3 x 1.4826 x MAD) are dropped and the line refit
+  once: one end-to-end measurement disturbed by a co-running job (seen on the shared dev
+  machine: +40% on one of ten subnets) would otherwise tilt the line for every prediction.
 
   Raises:
     ValueError: fewer than 2 subnets or mismatched lengths.
@@ -55,10 +67,16 @@ def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float])
   if x.shape != y.shape or x.size < 2:
     raise ValueError(f"fit_correction needs >= 2 (sum, measured) pairs of equal length, got "
                      f"{x.size} and {y.size}")
-  w = 1.0 / y
-  a = np.stack([np.ones_like(x), x], axis=1) * w[:, None]
-  (intercept, slope), *_ = np.linalg.lstsq(a, y * w, rcond=None)
-  return Correction(float(intercept), float(slope), int(x.size))
+  intercept, slope = _weighted_line(x, y)
+  used = x.size
+  if robust and x.size >= 4:
+    rel = (intercept + slope * x - y) / y
+    mad = np.median(np.abs(rel - np.median(rel)))
+    keep = np.abs(rel - np.median(rel)) <= max(0.05, 3 * 1.4826 * mad)
+    if 2 <= keep.sum() < x.size:
+      intercept, slope = _weighted_line(x[keep], y[keep])
+      used = int(keep.sum())
+  return Correction(intercept, slope, used)
 
 
 class EfficiencyPredictor:

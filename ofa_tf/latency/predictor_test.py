@@ -100,6 +100,11 @@ class CorrectionTest(tf.test.TestCase):
     self.assertAllClose([c.intercept_ms, c.slope], [0.3, 1.1])
     self.assertEqual(c.num_subnets, 4)
     self.assertEqual(pl.Correction.from_dict(c.to_dict()), c)
+    noisy = 0.3 + 1.1 * sums
+    noisy = np.append(noisy, 1.5 * (0.3 + 1.1 * 30.0))
+    c = pl.fit_correction(np.append(sums, 30.0), noisy)
+    self.assertAllClose([c.intercept_ms, c.slope], [0.3, 1.1])
+    self.assertEqual(c.num_subnets, 4)
     with self.assertRaisesRegex(ValueError, ">= 2"):
       pl.fit_correction([1.0], [1.0])
 

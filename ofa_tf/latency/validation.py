@@ -27,12 +27,19 @@ from ofa_tf.search_space import SubnetConfig, get_space
 
 @dataclasses.dataclass(frozen=True)
 class SubnetMeasurement:
+  """One whole subnet timed end to end (ms, the device's estimator) and its .tflite size."""
   config: SubnetConfig
   measured_ms: float
-  table_sum_ms: float
-  macs: int
   tflite_bytes: int
-  estimated_bytes: int
+
+  def to_dict(self):
+    return {"config": self.config.to_dict(), "measured_ms": self.measured_ms,
+            "tflite_bytes": self.tflite_bytes}
+
+  @classmethod
+  def from_dict(cls, data):
+    return cls(SubnetConfig.from_dict(data["config"]), float(data["measured_ms"]),
+               int(data["tflite_bytes"]))
 
 
 def error_metrics(predicted_ms, measured_ms) -> Dict[str, float]:
@@ -70,8 +77,7 @@ def _convert_subnet(args) -> str:
   return path
 
 
-def measure_subnets(predictor: EfficiencyPredictor, device: DeviceSpec,
-                    configs: Sequence[SubnetConfig], runner=None,
+def measure_subnets(space, device: DeviceSpec, configs: Sequence[SubnetConfig], runner=None,
                     progress: Optional[Callable[[int, int, float], None]] = None,
                     workers: int = 1) -> List[SubnetMeasurement]:
   """Converts every subnet (in `workers` processes), then times them one after another.
@@ -82,7 +88,7 @@ def measure_subnets(predictor: EfficiencyPredictor, device: DeviceSpec,
   runner = runner or make_runner(device)
   t0 = time.perf_counter()
   with tempfile.TemporaryDirectory(prefix="ofa_subnets_") as tmp:
-    jobs = [(predictor.space.name, c.to_json(), device.precision, device.batch,
+    jobs = [(space.name, c.to_json(), device.precision, device.batch,
              os.path.join(tmp, f"subnet_{i}.tflite")) for i, c in enumerate(configs)]
     if workers > 1:
       with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -94,10 +100,7 @@ def measure_subnets(predictor: EfficiencyPredictor, device: DeviceSpec,
       with open(path, "rb") as f:
         data = f.read()
       stats = runner.measure(data, device)
-      out.append(SubnetMeasurement(config, stats.estimate(device.estimator),
-                                   predictor.table_sum(config),
-                                   predictor.macs(config), len(data),
-                                   predictor.tflite_bytes(config)))
+      out.append(SubnetMeasurement(config, stats.estimate(device.estimator), len(data)))
       if progress:
         progress(i + 1, len(configs), time.perf_counter() - t0)
   return out
@@ -112,50 +115,72 @@ def calibrate(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: i
   Returns:
     (correction, ms per MAC of the baseline).
   """
-  pred = EfficiencyPredictor(table, space, correction=Correction())
   configs = sample_configs(space, table.resolutions, num_subnets, seed)
-  rows = measure_subnets(pred, device, configs, runner, progress, workers)
-  correction = fit_correction([r.table_sum_ms for r in rows], [r.measured_ms for r in rows])
-  c = fit_macs_baseline([r.macs for r in rows], [r.measured_ms for r in rows])
+  rows = measure_subnets(space, device, configs, runner, progress, workers)
+  return calibrate_from_measurements(table, space, rows, seed)
+
+
+def calibrate_from_measurements(table: lut.LatencyTable, space,
+                                rows: Sequence[SubnetMeasurement],
+                                seed: Optional[int] = None) -> Tuple[Correction, float]:
+  """`calibrate` on subnets already measured (e.g. while the table was being built)."""
+  pred = EfficiencyPredictor(table, space, correction=Correction())
+  sums = [pred.table_sum(r.config) for r in rows]
+  correction = fit_correction(sums, [r.measured_ms for r in rows])
+  c = fit_macs_baseline([pred.macs(r.config) for r in rows], [r.measured_ms for r in rows])
   table.metadata["correction"] = correction.to_dict()
   table.metadata["macs_baseline_ms_per_mac"] = c
   table.metadata["calibration"] = {"seed": seed, "subnets": [
-      {"config": r.config.to_dict(), "measured_ms": r.measured_ms, "table_sum_ms": r.table_sum_ms}
-      for r in rows]}
+      dict(r.to_dict(), table_sum_ms=t) for r, t in zip(rows, sums)]}
   return correction, c
+
+
+def refit_correction(table: lut.LatencyTable, space) -> Correction:
+  """Refits `metadata['correction']` from the stored calibration measurements (no timing)."""
+  rows = table.metadata["calibration"]["subnets"]
+  correction = fit_correction([r["table_sum_ms"] for r in rows], [r["measured_ms"] for r in rows])
+  table.metadata["correction"] = correction.to_dict()
+  return correction
 
 
 def validation_report(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: int = 50,
                       seed: int = 2000, runner=None, progress=None,
                       workers: int = 1) -> Dict[str, object]:
-  """Measures `num_subnets` fresh random subnets and scores the predictor and the baseline.
+  """Measures `num_subnets` fresh random subnets and scores them (see `score`)."""
+  configs = sample_configs(space, table.resolutions, num_subnets, seed)
+  report = score(table, space, measure_subnets(space, device, configs, runner, progress, workers))
+  report["seed"] = seed
+  return report
+
+
+def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> Dict[str, object]:
+  """Scores the table predictor and the MACs baseline against measured subnets.
 
   Returns:
-    {'table': metrics, 'table_raw_sum': metrics, 'macs_baseline': metrics,
-     'tflite_size_mape': %, 'subnets': [...], 'correction': {...}}.
+    {'table': metrics (corrected sum), 'table_raw_sum': metrics, 'macs_baseline': metrics,
+     'tflite_size_mape': %, 'correction': {...}, 'subnets': [...]}.
 
   Raises:
-    ValueError: the table has no MACs baseline (run `calibrate` first).
+    ValueError: the table has no calibration (run `calibrate` first).
   """
   if "macs_baseline_ms_per_mac" not in table.metadata:
     raise ValueError("table has no calibration (metadata 'macs_baseline_ms_per_mac'); build it "
                      "with calibration subnets first")
   pred = EfficiencyPredictor(table, space)
-  configs = sample_configs(space, table.resolutions, num_subnets, seed)
-  rows = measure_subnets(pred, device, configs, runner, progress, workers)
   measured = [r.measured_ms for r in rows]
+  sums = [pred.table_sum(r.config) for r in rows]
+  macs = [pred.macs(r.config) for r in rows]
+  estimated = [pred.tflite_bytes(r.config) for r in rows]
   c = float(table.metadata["macs_baseline_ms_per_mac"])
-  predicted = pred.correction.apply([r.table_sum_ms for r in rows])
-  size_err = [abs(r.estimated_bytes - r.tflite_bytes) / r.tflite_bytes for r in rows]
+  predicted = pred.correction.apply(sums)
+  size_err = [abs(e - r.tflite_bytes) / r.tflite_bytes for e, r in zip(estimated, rows)]
   return {
       "table": error_metrics(predicted, measured),
-      "table_raw_sum": error_metrics([r.table_sum_ms for r in rows], measured),
-      "macs_baseline": error_metrics([c * r.macs for r in rows], measured),
+      "table_raw_sum": error_metrics(sums, measured),
+      "macs_baseline": error_metrics([c * m for m in macs], measured),
       "tflite_size_mape": float(100 * np.mean(size_err)),
       "correction": pred.correction.to_dict(),
-      "seed": seed,
-      "subnets": [{"config": r.config.to_dict(), "measured_ms": r.measured_ms,
-                   "predicted_ms": float(p), "table_sum_ms": r.table_sum_ms, "macs": r.macs,
-                   "tflite_bytes": r.tflite_bytes, "estimated_bytes": r.estimated_bytes}
-                  for r, p in zip(rows, predicted)],
+      "subnets": [dict(r.to_dict(), predicted_ms=float(p), table_sum_ms=t, macs=m,
+                       estimated_bytes=e)
+                  for r, p, t, m, e in zip(rows, predicted, sums, macs, estimated)],
   }
