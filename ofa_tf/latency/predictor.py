@@ -1,0 +1,207 @@
+"""Efficiency predictor: latency from a lookup table (+ a fitted correction), MACs, params and
+estimated .tflite size, for one config or a batch.
+
+Latency of a subnet = sum of the table values of its layers (stem, blocks, head), then a
+linear correction `coef[0] + coef[1] * sum` fitted by least squares on a few subnets measured
+end to end (`fit_correction`): it absorbs what isolated layers miss (interpreter overhead per
+model, cache effects between layers). Without a correction the raw sum is returned (as the
+reference OFA predictor does with the Note10 tables).
+
+Batched prediction gathers from a dense array `[resolution, block, kernel, expand]` built
+once per resolution, so scoring needs no key formatting (>= 10^4 configs/s).
+"""
+
+import dataclasses
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ofa_tf.latency import lut
+from ofa_tf.latency import network_layers
+from ofa_tf.search_space import SubnetConfig, count_macs, count_params
+
+BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class Correction:
+  """measured_ms ~= intercept_ms + slope * table_sum_ms, fitted on `num_subnets` subnets
+  (after outlier rejection)."""
+  intercept_ms: float = 0.0
+  slope: float = 1.0
+  num_subnets: int = 0
+
+  def apply(self, table_sum_ms):
+    return self.intercept_ms + self.slope * np.asarray(table_sum_ms, dtype=np.float64)
+
+  def to_dict(self):
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, data):
+    return cls(float(data["intercept_ms"]), float(data["slope"]), int(data["num_subnets"]))
+
+
+def _weighted_line(x, y):
+  w = 1.0 / y
+  a = np.stack([np.ones_like(x), x], axis=1) * w[:, None]
+  (intercept, slope), *_ = np.linalg.lstsq(a, y * w, rcond=None)
+  return float(intercept), float(slope)
+
+
+def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float],
+                   robust: bool = True) -> Correction:
+  """Least-squares fit of measured = a + b * sum.
+
+  Relative errors matter (small and large subnets alike), so rows are weighted by
+  1 / measured, i.e. the fit minimizes the squared relative error. With `robust`, subnets
+  whose relative residual exceeds max(5%, 3 x 1.4826 x MAD) are dropped and the line refit
+  once: one end-to-end measurement disturbed by a co-running job (seen on the shared dev
+  machine: +40% on one of ten subnets) would otherwise tilt the line for every prediction.
+
+  Raises:
+    ValueError: fewer than 2 subnets or mismatched lengths.
+  """
+  x = np.asarray(table_sums_ms, dtype=np.float64)
+  y = np.asarray(measured_ms, dtype=np.float64)
+  if x.shape != y.shape or x.size < 2:
+    raise ValueError(f"fit_correction needs >= 2 (sum, measured) pairs of equal length, got "
+                     f"{x.size} and {y.size}")
+  intercept, slope = _weighted_line(x, y)
+  used = x.size
+  if robust and x.size >= 4:
+    rel = (intercept + slope * x - y) / y
+    mad = np.median(np.abs(rel - np.median(rel)))
+    keep = np.abs(rel - np.median(rel)) <= max(0.05, 3 * 1.4826 * mad)
+    if 2 <= keep.sum() < x.size:
+      intercept, slope = _weighted_line(x[keep], y[keep])
+      used = int(keep.sum())
+  return Correction(intercept, slope, used)
+
+
+class EfficiencyPredictor:
+  """Latency (ms), MACs, params and estimated .tflite bytes of subnets of one space.
+
+  Args:
+    table: the lookup table (its metadata 'space' must equal `space.name`).
+    space: the search space.
+    correction: linear correction; default: the table's `metadata['correction']` if any, else
+      the identity (raw sum).
+    precision: weight precision for the .tflite size estimate (default: the table's device
+      precision, else 'fp32').
+
+  Raises:
+    ValueError: the table was built for another space.
+  """
+
+  def __init__(self, table: lut.LatencyTable, space, correction: Optional[Correction] = None,
+               precision: Optional[str] = None):
+    table_space = table.metadata.get("space")
+    if table_space != space.name:
+      raise ValueError(f"latency table was built for space {table_space!r}, not {space.name!r}")
+    self.table = table
+    self.space = space
+    if correction is None and "correction" in table.metadata:
+      correction = Correction.from_dict(table.metadata["correction"])
+    self.correction = correction or Correction()
+    device = table.metadata.get("device", {})
+    self.precision = precision or (device.get("precision") if isinstance(device, dict) else None) \
+        or "fp32"
+    self._k_index = {k: i for i, k in enumerate(space.kernel_sizes)}
+    self._e_index = {e: i for i, e in enumerate(space.expand_ratios)}
+    self._r_index: Dict[int, int] = {}
+    self._fixed: List[float] = []
+    self._blocks: List[np.ndarray] = []
+    self._dense_fixed = np.zeros(0)
+    self._dense_blocks = np.zeros((0, space.num_blocks, len(space.kernel_sizes),
+                                   len(space.expand_ratios)))
+
+  # --- Table lookup --------------------------------------------------------------------------
+
+  def _prepare(self, r: int) -> int:
+    """Dense per-block values at resolution r (built once). Raises MissingEntryError."""
+    if r in self._r_index:
+      return self._r_index[r]
+    space = self.space
+    values = np.zeros((space.num_blocks, len(space.kernel_sizes), len(space.expand_ratios)))
+    fixed = None
+    for config in network_layers.covering_configs(space, r):
+      spec = space.network_spec(config)
+      ki, ei = self._k_index[config.ks[0]], self._e_index[config.e[0]]
+      for block in spec.blocks[1:]:
+        values[block.index - 1, ki, ei] = self.table.value(
+            r, network_layers.block_layer(block).key)
+      if fixed is None:
+        keys = [network_layers.stem_layer(spec).key, network_layers.block_layer(
+            spec.blocks[0]).key] + [l.key for l in network_layers.head_layers(spec)]
+        fixed = self.table.sum(r, keys)
+    self._r_index[r] = len(self._fixed)
+    self._fixed.append(fixed)
+    self._blocks.append(values)
+    self._dense_fixed = np.asarray(self._fixed)
+    self._dense_blocks = np.stack(self._blocks)
+    return self._r_index[r]
+
+  def table_sum(self, config: SubnetConfig) -> float:
+    """Raw sum (ms) of the table entries of the subnet's layers, via its layer keys.
+
+    Raises:
+      MissingEntryError: naming the first layer the table lacks.
+    """
+    spec = self.space.network_spec(config)
+    return self.table.sum(config.r, [l.key for l in network_layers.network_layers(spec)])
+
+  def encode(self, configs: Iterable[SubnetConfig]):
+    """Configs -> (r_idx [N], k_idx [N, B], e_idx [N, B], active [N, B] bool) arrays."""
+    configs = list(configs)
+    n, nb, md = len(configs), self.space.num_blocks, self.space.max_depth
+    r_idx = np.empty(n, dtype=np.int64)
+    k_idx = np.empty((n, nb), dtype=np.int64)
+    e_idx = np.empty((n, nb), dtype=np.int64)
+    depth = np.empty((n, self.space.num_stages), dtype=np.int64)
+    kmap, emap = self._k_index, self._e_index
+    for i, c in enumerate(configs):
+      r_idx[i] = self._prepare(c.r)
+      k_idx[i] = [kmap[k] for k in c.ks]
+      e_idx[i] = [emap[e] for e in c.e]
+      depth[i] = c.d
+    active = (np.arange(md)[None, None, :] < depth[:, :, None]).reshape(n, -1)
+    return r_idx, k_idx, e_idx, active
+
+  def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
+    """Vectorized raw table sums (ms) from `encode` arrays."""
+    blocks = np.arange(self.space.num_blocks)[None, :]
+    per_block = self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx]
+    return self._dense_fixed[r_idx] + (per_block * active).sum(axis=1)
+
+  # --- Public metrics ------------------------------------------------------------------------
+
+  def latency_batch(self, configs: Iterable[SubnetConfig]) -> np.ndarray:
+    """Predicted latency (ms) of each config: correction(table sum)."""
+    return self.correction.apply(self.table_sum_arrays(*self.encode(configs)))
+
+  def latency(self, config: SubnetConfig) -> float:
+    return float(self.latency_batch([config])[0])
+
+  def macs(self, config: SubnetConfig) -> int:
+    """Multiply-accumulates (search_space.count_macs)."""
+    return count_macs(self.space.network_spec(config))
+
+  def params(self, config: SubnetConfig) -> int:
+    return count_params(self.space.network_spec(config))
+
+  def tflite_bytes(self, config: SubnetConfig) -> int:
+    """Estimated .tflite size: weights (BatchNorm folded: gamma/beta become one bias per
+    channel) x bytes per weight of the precision, plus ~ 1 KB per layer of graph metadata.
+    Checked against converted subnets in the validation report."""
+    spec = self.space.network_spec(config)
+    bn_channels = (spec.stem_channels + spec.final_expand_channels +
+                   sum((b.mid_channels if b.has_expand else 0) + b.mid_channels + b.out_channels
+                       for b in spec.blocks))
+    weights = count_params(spec) - bn_channels
+    return int(weights * BYTES_PER_WEIGHT[self.precision] + 1024 * (len(spec.blocks) + 6))
+
+  def metrics(self, config: SubnetConfig) -> Dict[str, float]:
+    """All efficiency metrics of one config: latency_ms, macs, params, tflite_bytes."""
+    return {"latency_ms": self.latency(config), "macs": self.macs(config),
+            "params": self.params(config), "tflite_bytes": self.tflite_bytes(config)}

@@ -1,0 +1,119 @@
+"""Tests of the efficiency predictor, including the released Note10 tables."""
+
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from ofa_tf.latency import lut
+from ofa_tf.latency import predictor as pl
+from ofa_tf.search_space import SubnetConfig, count_macs, get_space
+
+NOTE10 = "/work/shared/reference/ofa_note10_lut"
+_LOCAL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference",
+                      "ofa_note10_lut")
+if os.path.isdir(_LOCAL):
+  NOTE10 = _LOCAL
+
+# A w1.2 subnet at r=224: stage depths 2,3,2,4,2; kernels/expands per elastic block
+# (inactive blocks hold values that must not count).
+W12_CONFIG = SubnetConfig(
+    ks=(3, 5, 7, 7, 5, 3, 3, 3, 7, 7, 3, 3, 3, 5, 7, 3, 7, 5, 5, 5),
+    e=(4, 6, 3, 3, 3, 3, 6, 4, 6, 4, 6, 6, 3, 4, 6, 3, 6, 3, 4, 4),
+    d=(2, 3, 2, 4, 2), r=224, space="ofa_mbv3_w1.2")
+# The same subnet written out by hand as Note10 keys (w1.2 widths 24 | 24 32 48 96 136 192,
+# mid = make_divisible(in * e, 8), SE in stages 2, 4, 5, h-swish in stages 3-5).
+W12_KEYS = (
+    "Conv-input:224x224x3-output:112x112x24",
+    "expanded_conv-input:112x112x24-output:112x112x24-expand:24-kernel:3-stride:1-idskip:1-se:0-hs:0",
+    "expanded_conv-input:112x112x24-output:56x56x32-expand:96-kernel:3-stride:2-idskip:0-se:0-hs:0",
+    "expanded_conv-input:56x56x32-output:56x56x32-expand:192-kernel:5-stride:1-idskip:1-se:0-hs:0",
+    "expanded_conv-input:56x56x32-output:28x28x48-expand:96-kernel:5-stride:2-idskip:0-se:1-hs:0",
+    "expanded_conv-input:28x28x48-output:28x28x48-expand:144-kernel:3-stride:1-idskip:1-se:1-hs:0",
+    "expanded_conv-input:28x28x48-output:28x28x48-expand:288-kernel:3-stride:1-idskip:1-se:1-hs:0",
+    "expanded_conv-input:28x28x48-output:14x14x96-expand:288-kernel:7-stride:2-idskip:0-se:0-hs:1",
+    "expanded_conv-input:14x14x96-output:14x14x96-expand:384-kernel:7-stride:1-idskip:1-se:0-hs:1",
+    "expanded_conv-input:14x14x96-output:14x14x136-expand:288-kernel:3-stride:1-idskip:0-se:1-hs:1",
+    "expanded_conv-input:14x14x136-output:14x14x136-expand:544-kernel:5-stride:1-idskip:1-se:1-hs:1",
+    "expanded_conv-input:14x14x136-output:14x14x136-expand:816-kernel:7-stride:1-idskip:1-se:1-hs:1",
+    "expanded_conv-input:14x14x136-output:14x14x136-expand:408-kernel:3-stride:1-idskip:1-se:1-hs:1",
+    "expanded_conv-input:14x14x136-output:7x7x192-expand:816-kernel:7-stride:2-idskip:0-se:1-hs:1",
+    "expanded_conv-input:7x7x192-output:7x7x192-expand:576-kernel:5-stride:1-idskip:1-se:1-hs:1",
+    "Conv_1-input:7x7x192-output:7x7x1152",
+    "AvgPool2D-input:7x7x1152-output:1x1x1152",
+    "Conv_2-input:1x1x1152-output:1x1x1536",
+    "Logits-input:1x1x1536-output:1000",
+)
+
+
+class Note10Test(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.table = lut.load_note10_tables(NOTE10)
+    self.space = get_space("ofa_mbv3_w1.2")
+
+  def test_w12_subnet_sum_equals_hand_sum(self):
+    hand = sum(self.table.entries[224][k].mean for k in W12_KEYS)
+    pred = pl.EfficiencyPredictor(self.table, self.space)
+    self.assertAllClose(pred.table_sum(W12_CONFIG), hand, rtol=1e-12)
+    self.assertAllClose(pred.latency(W12_CONFIG), hand, rtol=1e-12)
+
+  def test_batch_matches_single_and_is_fast(self):
+    pred = pl.EfficiencyPredictor(self.table, self.space)
+    rng = np.random.default_rng(0)
+    configs = [self.space.sample(rng, resolutions=self.table.resolutions) for _ in range(2000)] * 10
+    for c in configs[:20]:
+      self.assertAllClose(pred.latency(c), pred.table_sum(c), rtol=1e-9)
+    pred.latency_batch(configs[:10])
+    t0 = time.perf_counter()
+    values = pred.latency_batch(configs)
+    rate = len(configs) / (time.perf_counter() - t0)
+    self.assertEqual(values.shape, (20000,))
+    self.assertGreater(rate, 10000)
+
+  def test_errors(self):
+    with self.assertRaisesRegex(ValueError, "built for space 'ofa_mbv3_w1.2', not 'ofa_mbv3_w1.0'"):
+      pl.EfficiencyPredictor(self.table, get_space("ofa_mbv3_w1.0"))
+    pred = pl.EfficiencyPredictor(self.table, self.space)
+    with self.assertRaisesRegex(lut.MissingEntryError, "no resolution 128"):
+      pred.latency(W12_CONFIG.replace(r=128))
+    del self.table.entries[224]["Conv_1-input:7x7x192-output:7x7x1152"]
+    pred = pl.EfficiencyPredictor(self.table, self.space)
+    with self.assertRaisesRegex(lut.MissingEntryError, "lacks layer 'Conv_1-input:7x7x192"):
+      pred.latency(W12_CONFIG)
+
+  def test_other_metrics(self):
+    pred = pl.EfficiencyPredictor(self.table, self.space)
+    m = pred.metrics(W12_CONFIG)
+    self.assertEqual(m["macs"], count_macs(self.space.network_spec(W12_CONFIG)))
+    self.assertGreater(m["params"], 0)
+    self.assertGreater(m["tflite_bytes"], 3 * m["params"])
+
+
+class CorrectionTest(tf.test.TestCase):
+
+  def test_fit_recovers_a_line(self):
+    sums = np.array([5.0, 10.0, 20.0, 40.0])
+    c = pl.fit_correction(sums, 0.3 + 1.1 * sums)
+    self.assertAllClose([c.intercept_ms, c.slope], [0.3, 1.1])
+    self.assertEqual(c.num_subnets, 4)
+    self.assertEqual(pl.Correction.from_dict(c.to_dict()), c)
+    noisy = 0.3 + 1.1 * sums
+    noisy = np.append(noisy, 1.5 * (0.3 + 1.1 * 30.0))
+    c = pl.fit_correction(np.append(sums, 30.0), noisy)
+    self.assertAllClose([c.intercept_ms, c.slope], [0.3, 1.1])
+    self.assertEqual(c.num_subnets, 4)
+    with self.assertRaisesRegex(ValueError, ">= 2"):
+      pl.fit_correction([1.0], [1.0])
+
+  def test_correction_from_table_metadata(self):
+    table = lut.load_note10_tables(NOTE10)
+    table.metadata["correction"] = pl.Correction(1.0, 2.0, 5).to_dict()
+    pred = pl.EfficiencyPredictor(table, get_space("ofa_mbv3_w1.2"))
+    self.assertAllClose(pred.latency(W12_CONFIG), 1.0 + 2.0 * pred.table_sum(W12_CONFIG))
+
+
+if __name__ == "__main__":
+  tf.test.main()

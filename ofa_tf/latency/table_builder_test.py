@@ -1,0 +1,98 @@
+"""Tests of the table builder: resume, caching, metadata checks (fake runner, cached models)."""
+
+import os
+
+import pytest
+import tensorflow as tf
+
+from ofa_tf.latency import device_spec as ds
+from ofa_tf.latency import lut
+from ofa_tf.latency import network_layers as nl
+from ofa_tf.latency import table_builder as tb
+from ofa_tf.latency.stats import LatencyStats
+from ofa_tf.search_space import get_space
+
+
+class FakeRunner:
+  """Latency = model size / 1000 ms; can fail after `fail_after` calls (an interruption)."""
+
+  def __init__(self, fail_after=None):
+    self.calls = 0
+    self.fail_after = fail_after
+
+  def measure(self, model, spec):
+    if self.fail_after is not None and self.calls >= self.fail_after:
+      raise KeyboardInterrupt("interrupted")
+    self.calls += 1
+    v = len(model) / 1000.0
+    return LatencyStats(v, v, 0.0, v, 3)
+
+
+class TableBuilderTest(tf.test.TestCase):
+
+  def _config(self, **kw):
+    out = os.path.join(self.get_temp_dir(), "table.json")
+    kw.setdefault("resolutions", (24, 32))
+    return tb.TableBuildConfig(space="ofa_mbv3_tiny", device=ds.get_profile("cpu_xnnpack_1t"),
+                               output=out, save_every_s=0.0, **kw)
+
+  def _fill_cache(self, config):
+    """Pretend every layer was converted: distinct fake bytes per key (no TensorFlow)."""
+    os.makedirs(config.model_cache_dir, exist_ok=True)
+    layers = nl.space_layers(get_space(config.space), config.resolutions)
+    keys = sorted({l.key for rl in layers.values() for l in rl})
+    for i, key in enumerate(keys):
+      with open(tb._model_path(config.model_cache_dir, key, config.device), "wb") as f:
+        f.write(b"x" * (100 + i))
+    return layers, keys
+
+  def test_build_resume_and_no_remeasure(self):
+    config = self._config()
+    layers, keys = self._fill_cache(config)
+    with self.assertRaises(KeyboardInterrupt):
+      tb.build_table(config, runner=FakeRunner(fail_after=7))
+    partial = lut.load_table(config.output)
+    self.assertLen({k for t in partial.entries.values() for k in t}, 7)
+    runner = FakeRunner()
+    progress = []
+    table = tb.build_table(config, runner=runner, progress=progress.append)
+    self.assertEqual(runner.calls, len(keys) - 7)
+    self.assertEqual(progress[-1].done, progress[-1].total)
+    for r, rl in layers.items():
+      self.assertEqual(set(table.entries[r]), {l.key for l in rl})
+    again = FakeRunner()
+    tb.build_table(config, runner=again)
+    self.assertEqual(again.calls, 0)
+    loaded = lut.load_table(config.output)
+    self.assertEqual(loaded.metadata["space"], "ofa_mbv3_tiny")
+    self.assertEqual(loaded.metadata["device"]["name"], "cpu_xnnpack_1t")
+    self.assertIn("tensorflow", loaded.metadata["tool_versions"])
+    # Logits / Conv_2 are shared across resolutions and measured once.
+    shared = [k for k in keys if k.startswith("Logits")]
+    self.assertLen(shared, 1)
+    self.assertEqual(loaded.get(24, shared[0]), loaded.get(32, shared[0]))
+
+  def test_refuses_other_space_or_profile(self):
+    config = self._config(resolutions=(24,))
+    self._fill_cache(config)
+    tb.build_table(config, runner=FakeRunner())
+    other = tb.TableBuildConfig(space="ofa_mbv3_tiny", output=config.output,
+                                device=ds.get_profile("cpu_xnnpack_1t_int8"), resolutions=(24,))
+    with self.assertRaisesRegex(ValueError, "built for another setup.*device.name"):
+      tb.build_table(other, runner=FakeRunner())
+
+  def test_bad_resolution(self):
+    with self.assertRaisesRegex(ValueError, "not in space ofa_mbv3_tiny"):
+      tb.build_table(self._config(resolutions=(30,)), runner=FakeRunner())
+
+  @pytest.mark.slow
+  def test_real_conversion_and_timing(self):
+    config = self._config(resolutions=(24,), workers=2)
+    table = tb.build_table(config)
+    self.assertLen(table.entries[24], len(nl.space_layers(get_space("ofa_mbv3_tiny"),
+                                                          [24])[24]))
+    self.assertGreater(table.metadata["build_seconds"]["convert"], 0)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,186 @@
+"""End-to-end checks of a lookup table: calibrate its correction, validate its predictions.
+
+Both measure whole random subnets with the same runner and precision recipe as the table
+(`layer_models.subnet_tflite`), then compare with the predictor. The validation report gives,
+for the table predictor and for a MACs-proportional baseline (latency = c * MACs, c fitted on
+the calibration subnets), the RMSE (ms), the mean absolute percentage error and the share of
+subnets predicted within +-5% and +-10% of the measured latency (the nn-Meter figure,
+Zhang et al., MobiSys 2021).
+"""
+
+import dataclasses
+import multiprocessing
+import os
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ofa_tf.latency import layer_models
+from ofa_tf.latency import lut
+from ofa_tf.latency.device_spec import DeviceSpec
+from ofa_tf.latency.measure import make_runner
+from ofa_tf.latency.predictor import Correction, EfficiencyPredictor, fit_correction
+from ofa_tf.search_space import SubnetConfig, get_space
+
+
+@dataclasses.dataclass(frozen=True)
+class SubnetMeasurement:
+  """One whole subnet timed end to end (ms, the device's estimator) and its .tflite size."""
+  config: SubnetConfig
+  measured_ms: float
+  tflite_bytes: int
+
+  def to_dict(self):
+    return {"config": self.config.to_dict(), "measured_ms": self.measured_ms,
+            "tflite_bytes": self.tflite_bytes}
+
+  @classmethod
+  def from_dict(cls, data):
+    return cls(SubnetConfig.from_dict(data["config"]), float(data["measured_ms"]),
+               int(data["tflite_bytes"]))
+
+
+def error_metrics(predicted_ms, measured_ms) -> Dict[str, float]:
+  """rmse_ms, mape (%), within_5 and within_10 (% of subnets), n."""
+  p = np.asarray(predicted_ms, dtype=np.float64)
+  m = np.asarray(measured_ms, dtype=np.float64)
+  rel = np.abs(p - m) / m
+  return {"n": int(m.size), "rmse_ms": float(np.sqrt(np.mean((p - m) ** 2))),
+          "mape": float(100 * rel.mean()), "within_5": float(100 * np.mean(rel <= 0.05)),
+          "within_10": float(100 * np.mean(rel <= 0.10))}
+
+
+def fit_macs_baseline(macs: Sequence[int], measured_ms: Sequence[float]) -> float:
+  """ms per MAC of latency = c * MACs, minimizing the squared relative error."""
+  x = np.asarray(macs, dtype=np.float64)
+  y = np.asarray(measured_ms, dtype=np.float64)
+  return float(np.sum(x / y) / np.sum((x / y) ** 2))
+
+
+def sample_configs(space, resolutions: Sequence[int], n: int, seed: int) -> List[SubnetConfig]:
+  rng = np.random.default_rng(seed)
+  return [space.sample(rng, resolutions=tuple(resolutions)) for _ in range(n)]
+
+
+def _convert_subnet(args) -> str:
+  """Worker: converts one subnet to `path`; returns the path."""
+  space_name, config_json, precision, batch, path = args
+  space = get_space(space_name)
+  data = layer_models.subnet_tflite(space.network_spec(SubnetConfig.from_json(config_json)),
+                                    precision, batch)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "wb") as f:
+    f.write(data)
+  os.replace(tmp, path)
+  return path
+
+
+def measure_subnets(space, device: DeviceSpec, configs: Sequence[SubnetConfig], runner=None,
+                    progress: Optional[Callable[[int, int, float], None]] = None,
+                    workers: int = 1) -> List[SubnetMeasurement]:
+  """Converts every subnet (in `workers` processes), then times them one after another.
+
+  Returns:
+    One record per subnet, in order.
+  """
+  runner = runner or make_runner(device)
+  t0 = time.perf_counter()
+  with tempfile.TemporaryDirectory(prefix="ofa_subnets_") as tmp:
+    jobs = [(space.name, c.to_json(), device.precision, device.batch,
+             os.path.join(tmp, f"subnet_{i}.tflite")) for i, c in enumerate(configs)]
+    if workers > 1:
+      with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        paths = pool.map(_convert_subnet, jobs)
+    else:
+      paths = [_convert_subnet(j) for j in jobs]
+    out = []
+    for i, (config, path) in enumerate(zip(configs, paths)):
+      with open(path, "rb") as f:
+        data = f.read()
+      stats = runner.measure(data, device)
+      out.append(SubnetMeasurement(config, stats.estimate(device.estimator), len(data)))
+      if progress:
+        progress(i + 1, len(configs), time.perf_counter() - t0)
+  return out
+
+
+def calibrate(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: int = 10,
+              seed: int = 1000, runner=None, progress=None,
+              workers: int = 1) -> Tuple[Correction, float]:
+  """Measures `num_subnets` random subnets, fits the correction and the MACs baseline, and
+  stores both in `table.metadata` ('correction', 'macs_baseline_ms_per_mac').
+
+  Returns:
+    (correction, ms per MAC of the baseline).
+  """
+  configs = sample_configs(space, table.resolutions, num_subnets, seed)
+  rows = measure_subnets(space, device, configs, runner, progress, workers)
+  return calibrate_from_measurements(table, space, rows, seed)
+
+
+def calibrate_from_measurements(table: lut.LatencyTable, space,
+                                rows: Sequence[SubnetMeasurement],
+                                seed: Optional[int] = None) -> Tuple[Correction, float]:
+  """`calibrate` on subnets already measured (e.g. while the table was being built)."""
+  pred = EfficiencyPredictor(table, space, correction=Correction())
+  sums = [pred.table_sum(r.config) for r in rows]
+  correction = fit_correction(sums, [r.measured_ms for r in rows])
+  c = fit_macs_baseline([pred.macs(r.config) for r in rows], [r.measured_ms for r in rows])
+  table.metadata["correction"] = correction.to_dict()
+  table.metadata["macs_baseline_ms_per_mac"] = c
+  table.metadata["calibration"] = {"seed": seed, "subnets": [
+      dict(r.to_dict(), table_sum_ms=t) for r, t in zip(rows, sums)]}
+  return correction, c
+
+
+def refit_correction(table: lut.LatencyTable, space) -> Correction:
+  """Refits `metadata['correction']` from the stored calibration measurements (no timing)."""
+  rows = table.metadata["calibration"]["subnets"]
+  correction = fit_correction([r["table_sum_ms"] for r in rows], [r["measured_ms"] for r in rows])
+  table.metadata["correction"] = correction.to_dict()
+  return correction
+
+
+def validation_report(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: int = 50,
+                      seed: int = 2000, runner=None, progress=None,
+                      workers: int = 1) -> Dict[str, object]:
+  """Measures `num_subnets` fresh random subnets and scores them (see `score`)."""
+  configs = sample_configs(space, table.resolutions, num_subnets, seed)
+  report = score(table, space, measure_subnets(space, device, configs, runner, progress, workers))
+  report["seed"] = seed
+  return report
+
+
+def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> Dict[str, object]:
+  """Scores the table predictor and the MACs baseline against measured subnets.
+
+  Returns:
+    {'table': metrics (corrected sum), 'table_raw_sum': metrics, 'macs_baseline': metrics,
+     'tflite_size_mape': %, 'correction': {...}, 'subnets': [...]}.
+
+  Raises:
+    ValueError: the table has no calibration (run `calibrate` first).
+  """
+  if "macs_baseline_ms_per_mac" not in table.metadata:
+    raise ValueError("table has no calibration (metadata 'macs_baseline_ms_per_mac'); build it "
+                     "with calibration subnets first")
+  pred = EfficiencyPredictor(table, space)
+  measured = [r.measured_ms for r in rows]
+  sums = [pred.table_sum(r.config) for r in rows]
+  macs = [pred.macs(r.config) for r in rows]
+  estimated = [pred.tflite_bytes(r.config) for r in rows]
+  c = float(table.metadata["macs_baseline_ms_per_mac"])
+  predicted = pred.correction.apply(sums)
+  size_err = [abs(e - r.tflite_bytes) / r.tflite_bytes for e, r in zip(estimated, rows)]
+  return {
+      "table": error_metrics(predicted, measured),
+      "table_raw_sum": error_metrics(sums, measured),
+      "macs_baseline": error_metrics([c * m for m in macs], measured),
+      "tflite_size_mape": float(100 * np.mean(size_err)),
+      "correction": pred.correction.to_dict(),
+      "subnets": [dict(r.to_dict(), predicted_ms=float(p), table_sum_ms=t, macs=m,
+                       estimated_bytes=e)
+                  for r, p, t, m, e in zip(rows, predicted, sums, macs, estimated)],
+  }
