@@ -205,3 +205,39 @@ class EfficiencyPredictor:
     """All efficiency metrics of one config: latency_ms, macs, params, tflite_bytes."""
     return {"latency_ms": self.latency(config), "macs": self.macs(config),
             "params": self.params(config), "tflite_bytes": self.tflite_bytes(config)}
+
+
+def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
+  """The predictor of device profile `profile` from the tables kept in `tables_dir`.
+
+  Looks for `<tables_dir>/<profile>.json` (or `.yaml`/`.yml`), a table written by
+  export/build_latency_table.py, or a directory `<tables_dir>/<profile>/` of released
+  `{r}_lookup_table.yaml` files (e.g. the OFA Note10 tables, width-1.2 space). The space is the
+  registered one named in the table, restricted to the table's resolutions.
+
+  Raises:
+    FileNotFoundError: no table for `profile` in `tables_dir` (the message lists what is there).
+    ValueError: the table names no registered space.
+  """
+  import os  # pylint: disable=g-import-not-at-top
+  from ofa_tf.search_space import get_space  # pylint: disable=g-import-not-at-top
+  base = os.path.join(tables_dir, profile)
+  files = [base + ext for ext in (".json", ".yaml", ".yml") if os.path.isfile(base + ext)]
+  if files:
+    table = lut.load_table(files[0])
+  elif os.path.isdir(base):
+    table = lut.load_note10_tables(base, device=profile)
+  else:
+    present = sorted(os.listdir(tables_dir)) if os.path.isdir(tables_dir) else []
+    raise FileNotFoundError(
+        f"no latency table for profile {profile!r} in {tables_dir!r} (expected {profile}.json, "
+        f"{profile}.yaml or a {profile}/ directory of {{r}}_lookup_table.yaml files; found "
+        f"{present}); build one with export/build_latency_table.py")
+  space = get_space(table.metadata.get("space", "")).replace(resolutions=table.resolutions)
+  return EfficiencyPredictor(table, space)
+
+
+def load_latency_fn(tables_dir: str, profile: str):
+  """`load_predictor(...).latency_batch`: Sequence[SubnetConfig] -> np.ndarray of ms (the
+  search's latency constraint)."""
+  return load_predictor(tables_dir, profile).latency_batch

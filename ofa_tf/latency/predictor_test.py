@@ -1,7 +1,7 @@
 """Tests of the efficiency predictor, including the released Note10 tables."""
 
 import os
-import time
+import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -60,18 +60,23 @@ class Note10Test(tf.test.TestCase):
     self.assertAllClose(pred.table_sum(W12_CONFIG), hand, rtol=1e-12)
     self.assertAllClose(pred.latency(W12_CONFIG), hand, rtol=1e-12)
 
-  def test_batch_matches_single_and_is_fast(self):
+  def test_batch_matches_single(self):
     pred = pl.EfficiencyPredictor(self.table, self.space)
     rng = np.random.default_rng(0)
-    configs = [self.space.sample(rng, resolutions=self.table.resolutions) for _ in range(2000)] * 10
-    for c in configs[:20]:
-      self.assertAllClose(pred.latency(c), pred.table_sum(c), rtol=1e-9)
-    pred.latency_batch(configs[:10])
-    t0 = time.perf_counter()
+    configs = [self.space.sample(rng, resolutions=self.table.resolutions) for _ in range(200)]
     values = pred.latency_batch(configs)
-    rate = len(configs) / (time.perf_counter() - t0)
-    self.assertEqual(values.shape, (20000,))
-    self.assertGreater(rate, 10000)
+    self.assertEqual(values.shape, (200,))
+    for c, v in zip(configs[:20], values[:20]):
+      self.assertAllClose(v, pred.table_sum(c), rtol=1e-9)
+
+  def test_load_predictor_by_profile_name(self):
+    tables = self.get_temp_dir()
+    shutil.copytree(NOTE10, os.path.join(tables, "note10"))
+    latency_fn = pl.load_latency_fn(tables, "note10")
+    hand = sum(self.table.entries[224][k].mean for k in W12_KEYS)
+    self.assertAllClose(latency_fn([W12_CONFIG]), [hand], rtol=1e-12)
+    with self.assertRaisesRegex(FileNotFoundError, r"no latency table for profile 'pixel4'.*note10"):
+      pl.load_latency_fn(tables, "pixel4")
 
   def test_errors(self):
     with self.assertRaisesRegex(ValueError, "built for space 'ofa_mbv3_w1.2', not 'ofa_mbv3_w1.0'"):
