@@ -259,7 +259,7 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
       if recipe.hswish_mode not in qat_models:
         qat_models[recipe.hswish_mode] = quantize_and_finetune(
             lowering.lower_model(model, recipe.hswish_mode), data, qat_steps,
-            teacher or model, calib, seed=seed)
+            teacher if teacher is not None else model, calib, seed=seed)
       source = qat_models[recipe.hswish_mode]
     result = converter.export_tflite(source, recipe, calib, path, overwrite=overwrite)
     with open(result.path, "rb") as f:
