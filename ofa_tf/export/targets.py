@@ -280,7 +280,7 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
 
 def quantize_and_finetune(lowered: tf_keras.Model, data, steps: int, teacher: tf_keras.Model,
                           calibration_images: np.ndarray, *, batch_size: int = 64,
-                          learning_rate: float = 1e-3, seed: int = 0) -> tf_keras.Model:
+                          learning_rate: float = 1e-4, seed: int = 0) -> tf_keras.Model:
   """QAT in one call: quantize-aware copy, range calibration, distillation fine-tune.
 
   Args:
