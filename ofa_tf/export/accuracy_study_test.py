@@ -11,12 +11,12 @@ class FormatStudyTest(tf.test.TestCase):
   def test_table_has_difference_to_float(self):
     rows = [accuracy_study.StudyRow("float (h-swish)", "keras", "-", 0.9),
             accuracy_study.StudyRow("float (h-swish)", "edgetpu_int8", "qat", 0.895, 0.99,
-                                    12345, 1.5, True)]
+                                    12345, True)]
     table = accuracy_study.format_study(rows).splitlines()
     self.assertLen(table, 4)
     self.assertEqual(table[3], "| float (h-swish) | edgetpu_int8 | qat | 89.50% | -0.50 | "
-                     "99.00% | 12345 | 1.50 | yes |")
-    self.assertIn("| 90.00% | +0.00 | - | - | - | - |", table[2])
+                     "99.00% | 12345 | yes |")
+    self.assertIn("| 90.00% | +0.00 | - | - | - |", table[2])
 
 
 class QuantizationStudyTest(tf.test.TestCase):
@@ -43,6 +43,7 @@ class QuantizationStudyTest(tf.test.TestCase):
     self.assertTrue(by_key["float (h-swish)", "edgetpu_int8", "qat"].edgetpu_mappable)
     self.assertTrue(by_key["ReLU lowering, fine-tuned", "edgetpu_int8_relu", "ptq"]
                     .edgetpu_mappable)
+    self.assertIn(("float (h-swish), same fine-tune", "keras", "-"), by_key)
 
 
 if __name__ == "__main__":

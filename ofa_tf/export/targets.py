@@ -259,7 +259,7 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
       if recipe.hswish_mode not in qat_models:
         qat_models[recipe.hswish_mode] = quantize_and_finetune(
             lowering.lower_model(model, recipe.hswish_mode), data, qat_steps,
-            teacher or model, calib, seed=seed)
+            teacher if teacher is not None else model, calib, seed=seed)
       source = qat_models[recipe.hswish_mode]
     result = converter.export_tflite(source, recipe, calib, path, overwrite=overwrite)
     with open(result.path, "rb") as f:
@@ -280,7 +280,7 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
 
 def quantize_and_finetune(lowered: tf_keras.Model, data, steps: int, teacher: tf_keras.Model,
                           calibration_images: np.ndarray, *, batch_size: int = 64,
-                          learning_rate: float = 1e-3, seed: int = 0) -> tf_keras.Model:
+                          learning_rate: float = 1e-4, seed: int = 0) -> tf_keras.Model:
   """QAT in one call: quantize-aware copy, range calibration, distillation fine-tune.
 
   Args:
