@@ -121,6 +121,12 @@ class SupernetExportTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "unknown target"):
       targets.export_for_targets(wd, config, data, out, ("tpu_int3",),
                                  recalibration_images=0)
+    other_space = config.replace(space="ofa_mbv3_w1.0")
+    with self.assertRaisesRegex(ValueError, "belongs to space 'ofa_mbv3_w1.0'"):
+      targets.export_for_targets(wd, other_space.to_json(), data,
+                                 os.path.join(wd, "export_other"), ("cpu_int8",),
+                                 recalibration_images=0)
+    self.assertFalse(os.path.exists(os.path.join(wd, "export_other", "cpu_int8.tflite")))
 
 
 if __name__ == "__main__":
