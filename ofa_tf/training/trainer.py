@@ -314,8 +314,13 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   if stopped:
     save()
   if complete:
-    if chief:
-      workdir_lib.save_supernet(workdir, supernet)
+    # Every worker writes (reading synchronized-on-read BN statistics is a collective under
+    # MultiWorkerMirroredStrategy); only the chief's copy is kept.
+    final_dir = workdir if chief else os.path.join(
+        workdir, f".worker_{strategy.cluster_resolver.task_id}_final")
+    workdir_lib.save_supernet(final_dir, supernet)
+    if not chief:
+      shutil.rmtree(final_dir, ignore_errors=True)
     if config.eval_at_phase_end and "final/test" not in results:
       last = config.phases[-1]
       results["final/test"] = evaluation.evaluate_extremes(

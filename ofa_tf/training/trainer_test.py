@@ -205,7 +205,7 @@ class DistributedTest(tf.test.TestCase):
   @pytest.mark.slow
   def test_synchronized_bn_two_replicas_same_loss_as_one(self):
     child = _run_child(_SYNC_BN_CHILD)
-    out, _ = child.communicate(timeout=540)
+    out, _ = child.communicate(timeout=900)
     self.assertEqual(child.returncode, 0, out[-3000:])
     result = json.loads(out.split("RESULT ")[-1].splitlines()[0])
     self.assertEqual(result["replicas"], [1, 2])
@@ -239,7 +239,7 @@ class DistributedTest(tf.test.TestCase):
     outputs = []
     try:
       for child, _ in children:
-        outputs.append(child.communicate(timeout=540)[0])
+        outputs.append(child.communicate(timeout=900)[0])
     finally:
       for child, _ in children:
         if child.poll() is None:
