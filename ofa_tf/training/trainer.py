@@ -198,6 +198,13 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   resolutions = data.check_resolutions(space.resolutions)
   prepare_workdir(workdir, config, space, overwrite)
   chief = _is_chief(strategy)
+  if config.synchronized_bn and strategy.num_replicas_in_sync > 1:
+    # Synchronized BN all-reduces inside the step's while loop over subnets (and inside the
+    # sliced supernet's tf.cond for skipped blocks); tf.distribute's merge_call cannot run in
+    # control flow, so this fails at trace time. Needs an unrolled subnet loop + masked mode.
+    raise NotImplementedError(
+        "synchronized_bn with more than one replica is not supported yet (cross-replica "
+        "BatchNorm inside the train step's control flow); train without --synchronized_bn")
   mode = config.resolved_execution_mode()
 
   tf_keras.utils.set_random_seed(config.seed)  # Same initial weights for the same seed.
@@ -314,8 +321,13 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   if stopped:
     save()
   if complete:
-    if chief:
-      workdir_lib.save_supernet(workdir, supernet)
+    # Every worker writes (reading synchronized-on-read BN statistics is a collective under
+    # MultiWorkerMirroredStrategy); only the chief's copy is kept.
+    final_dir = workdir if chief else os.path.join(
+        workdir, f".worker_{strategy.cluster_resolver.task_id}_final")
+    workdir_lib.save_supernet(final_dir, supernet)
+    if not chief:
+      shutil.rmtree(final_dir, ignore_errors=True)
     if config.eval_at_phase_end and "final/test" not in results:
       last = config.phases[-1]
       results["final/test"] = evaluation.evaluate_extremes(

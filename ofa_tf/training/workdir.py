@@ -52,6 +52,7 @@ def write_text_atomic(path: str, text: str) -> None:
   try:
     with os.fdopen(fd, "w") as f:
       f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; work directories are shared read-only.
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
@@ -140,6 +141,7 @@ def save_supernet(workdir: str, supernet: OFAMobileNetV3, overwrite: bool = Fals
   write_space(workdir, supernet.space, overwrite=overwrite)
   final = os.path.join(workdir, FINAL_DIR)
   staging = tempfile.mkdtemp(prefix=f".{FINAL_DIR}.", dir=workdir)
+  os.chmod(staging, 0o755)
   try:
     supernet_checkpoint(supernet).write(os.path.join(staging, _FINAL_PREFIX))
     write_text_atomic(os.path.join(staging, SPACE_FILE), supernet.space.to_json() + "\n")
