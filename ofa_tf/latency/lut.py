@@ -28,10 +28,11 @@ import datetime
 import json
 import os
 import re
-import tempfile
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 import yaml
+
+from ofa_tf import atomic_files
 
 FORMAT = "ofa_tf.latency_table/1"
 
@@ -185,20 +186,8 @@ def _is_yaml(path: str) -> bool:
 
 
 def atomic_write_text(path: str, text: str) -> None:
-  """Writes `text` to `path` through a temporary file in the same directory + os.replace."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_" + os.path.basename(path))
-  try:
-    with os.fdopen(fd, "w") as f:
-      f.write(text)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  """Writes `text` to `path` atomically (`ofa_tf.atomic_files`)."""
+  atomic_files.write_text(path, text)
 
 
 def save_table(table: LatencyTable, path: str) -> None:

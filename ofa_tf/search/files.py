@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+
+from ofa_tf import atomic_files
 
 
 def atomic_write_bytes(path: str, data: bytes, overwrite: bool = False) -> None:
-  """Writes `data` to `path` via a temporary file in the same directory and `os.replace`.
+  """Writes `data` to `path` atomically (`ofa_tf.atomic_files`).
 
   Raises:
     FileExistsError: `path` exists and `overwrite` is False.
   """
-  if os.path.exists(path) and not overwrite:
-    raise FileExistsError(f"{path} exists; pass overwrite to replace it")
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  atomic_files.write_bytes(path, data, overwrite)
 
 
 def write_json(path: str, data, overwrite: bool = False) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from ofa_tf import atomic_files
 from ofa_tf.networks import OFAMobileNetV3
 from ofa_tf.search_space import MobileNetV3Space
 
@@ -45,19 +46,8 @@ _FINAL_PREFIX = "supernet"
 
 
 def write_text_atomic(path: str, text: str) -> None:
-  """Writes `text` to `path` atomically (temporary file in the same directory, `os.replace`)."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-  try:
-    with os.fdopen(fd, "w") as f:
-      f.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; work directories are shared read-only.
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  """Writes `text` to `path` atomically (`ofa_tf.atomic_files`)."""
+  atomic_files.write_text(path, text)
 
 
 def write_json_atomic(path: str, data: Any) -> None:

@@ -1,0 +1,49 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a partial one.
+
+Every result file of ofa-tf (work-directory JSON, latency tables, search outputs) is written
+through `write_bytes`: a temporary file in the destination's directory, flushed to disk, then
+`os.replace`. The file gets the usual permissions (0666 minus the umask), not `mkstemp`'s 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+
+def write_bytes(path: str, data: bytes, overwrite: bool = True) -> None:
+  """Writes `data` to `path` atomically, creating the parent directory.
+
+  Raises:
+    FileExistsError: `path` exists and `overwrite` is False (nothing is written).
+  """
+  if not overwrite and os.path.exists(path):
+    raise FileExistsError(f"{path} exists; pass overwrite to replace it")
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def write_text(path: str, text: str, overwrite: bool = True) -> None:
+  """`write_bytes` of UTF-8 `text`."""
+  write_bytes(path, text.encode("utf-8"), overwrite)
+
+
+def write_json(path: str, data: Any, overwrite: bool = True) -> None:
+  """`write_text` of `data` as indented JSON with a final newline."""
+  write_text(path, json.dumps(data, indent=1) + "\n", overwrite)

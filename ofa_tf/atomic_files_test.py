@@ -1,0 +1,39 @@
+"""Tests of the atomic file writes."""
+
+import json
+import os
+import stat
+from unittest import mock
+
+import tensorflow as tf
+
+from ofa_tf import atomic_files
+
+
+class AtomicFilesTest(tf.test.TestCase):
+
+  def test_writes_replaces_and_refuses(self):
+    path = os.path.join(self.get_temp_dir(), "sub", "a.json")
+    atomic_files.write_json(path, {"x": 1})
+    self.assertEqual(json.load(open(path)), {"x": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o666 & ~umask)
+    atomic_files.write_text(path, "new")
+    self.assertEqual(open(path).read(), "new")
+    with self.assertRaisesRegex(FileExistsError, "exists"):
+      atomic_files.write_text(path, "other", overwrite=False)
+    self.assertEqual(open(path).read(), "new")
+
+  def test_failure_keeps_the_old_file_and_leaves_no_temporary(self):
+    path = os.path.join(self.get_temp_dir(), "b.txt")
+    atomic_files.write_text(path, "old")
+    with mock.patch.object(os, "replace", side_effect=OSError("disk full")):
+      with self.assertRaisesRegex(OSError, "disk full"):
+        atomic_files.write_text(path, "new")
+    self.assertEqual(open(path).read(), "old")
+    self.assertEqual(os.listdir(os.path.dirname(path)), ["b.txt"])
+
+
+if __name__ == "__main__":
+  tf.test.main()
