@@ -300,7 +300,7 @@ def digits() -> TrainConfig:
   upsampled 2-3x), all phases in minutes on 2 cores."""
   space = get_space("ofa_mbv3_tiny")
   phases = progressive_shrinking_phases(
-      space, epochs=(12, 4, 2, 3, 2, 4), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
+      space, epochs=(12, 8, 2, 3, 2, 8), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
       warmup_epochs=(1, 0.5, 0, 0.5, 0, 0.5))
   return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
                      resolutions=(16, 20, 24), global_batch_size=64,
