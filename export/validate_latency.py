@@ -63,7 +63,7 @@ def main(argv):
     configs = validation.sample_configs(space, resolutions, _NUM.value, _SEED.value)
     rows = validation.measure_subnets(
         space, device, configs, workers=_WORKERS.value,
-        progress=lambda i, n, s: logging.info("subnet %d/%d (%.0f s)", i, n, s))
+        progress=lambda i, n, s: logging.info("timing %d/%d (%.0f s)", i, n, s))
     if _MEASUREMENTS.value:
       lut.atomic_write_text(_MEASUREMENTS.value, json.dumps(
           {"space": space.name, "device": device.name, "seed": _SEED.value,

@@ -42,6 +42,13 @@ class DeviceSpec:
     warmup_runs: untimed runs before timing.
     num_runs: timed runs per round.
     rounds: rounds for the min-of-medians estimate (in-process runner); 1 for the tools.
+    passes: when many models are timed together (a table's layers, validation subnets),
+      each model is timed once per pass, the passes run one after another over all models
+      (`measure.measure_many`) and their statistics are combined (`LatencyStats.combine`).
+      A model's timings then spread over minutes instead of a second: on this project's
+      shared 2-core VM, idle inside, the same whole subnet ran at 12.8 ms or 20-21 ms per
+      inference in phases lasting seconds (pinned to one CPU, fresh interpreters), and only
+      timings spread in time find the fast phase for every model alike.
     enable_op_profiling: pass `--enable_op_profiling=true` to benchmark_model.
     extra_flags: further benchmark_model flags, verbatim.
     clock: in-process runner clock: 'wall' (`time.perf_counter_ns`), 'cpu' (CPU time of the
@@ -68,6 +75,7 @@ class DeviceSpec:
   warmup_runs: int = 5
   num_runs: int = 20
   rounds: int = 3
+  passes: int = 1
   enable_op_profiling: bool = False
   extra_flags: Tuple[str, ...] = ()
   clock: str = "auto"
@@ -94,7 +102,7 @@ class DeviceSpec:
                        f"got runner={self.runner!r}")
     if self.adb and self.runner != "benchmark_model":
       raise ValueError("DeviceSpec.adb=True needs runner='benchmark_model'")
-    for field in ("batch", "num_threads", "num_runs", "rounds"):
+    for field in ("batch", "num_threads", "num_runs", "rounds", "passes"):
       if getattr(self, field) < 1:
         raise ValueError(f"DeviceSpec.{field} must be >= 1, got {getattr(self, field)!r}")
     if self.warmup_runs < 0:
@@ -130,9 +138,11 @@ class DeviceSpec:
 
 
 PROFILES = {
-    "cpu_xnnpack_1t": DeviceSpec("cpu_xnnpack_1t", runner="litert", num_threads=1),
+    "cpu_xnnpack_1t": DeviceSpec("cpu_xnnpack_1t", runner="litert", num_threads=1,
+                                 warmup_runs=3, num_runs=10, rounds=1, passes=5),
     "cpu_xnnpack_1t_int8": DeviceSpec("cpu_xnnpack_1t_int8", runner="litert", precision="int8",
-                                      num_threads=1),
+                                      num_threads=1, warmup_runs=3, num_runs=10, rounds=1,
+                                      passes=5),
     "cpu_xnnpack_4t": DeviceSpec("cpu_xnnpack_4t", runner="litert", num_threads=4,
                                  estimator="median"),
     "android_cpu_1t": DeviceSpec("android_cpu_1t", runner="benchmark_model", adb=True,

@@ -25,6 +25,18 @@ class LiteRTRunnerTest(tf.test.TestCase):
       stats = measure_lib.measure(f.read(), spec.replace(use_xnnpack=False))
     self.assertEqual(stats.count, 15)
 
+  def test_measure_many_times_every_model_once_per_pass(self):
+    spec = ds.get_profile("cpu_xnnpack_1t", warmup_runs=1, num_runs=4, rounds=1, passes=3)
+    with open(MODEL, "rb") as f:
+      data = f.read()
+    progress = []
+    stats = measure_lib.measure_many([MODEL, data], spec,
+                                     progress=lambda *a: progress.append(a[:2]))
+    self.assertLen(stats, 2)
+    self.assertEqual([s.count for s in stats], [12, 12])
+    self.assertEqual(progress, [(i, 6) for i in range(1, 7)])
+    self.assertTrue(all(0 < s.min_ms <= s.median_ms for s in stats))
+
   def test_rejects_other_types(self):
     with self.assertRaisesRegex(TypeError, "path \\(str\\) or bytes"):
       litert_runner.LiteRTRunner().measure(3, ds.get_profile("cpu_xnnpack_1t"))

@@ -1,6 +1,7 @@
 """One entry point for every runner: `measure(model, device_spec) -> LatencyStats`."""
 
-from typing import Optional, Union
+import time
+from typing import Callable, List, Optional, Sequence, Union
 
 from ofa_tf.latency.benchmark_model_runner import BenchmarkModelRunner, LiteRTBenchmarkRunner
 from ofa_tf.latency.device_spec import DeviceSpec
@@ -45,3 +46,36 @@ def measure(model: Union[str, bytes], spec: DeviceSpec, runner=None,
   """
   runner = runner or make_runner(spec, benchmark_binary)
   return runner.measure(model, spec)
+
+
+def measure_many(models: Sequence[Union[str, bytes]], spec: DeviceSpec, runner=None,
+                 benchmark_binary: str = "",
+                 progress: Optional[Callable[[int, int, float], None]] = None
+                 ) -> List[LatencyStats]:
+  """Latencies of many models, timed in `spec.passes` interleaved passes.
+
+  Pass p times model 0, 1, ..., n-1 once each (`runner.measure`, a fresh interpreter or tool
+  run every time); the per-model results of all passes are combined with
+  `LatencyStats.combine`. Interference that comes and goes in phases (another tenant of the
+  host, frequency changes) then affects every model alike instead of whole stretches of a
+  table, and the minimum over passes finds the undisturbed speed.
+
+  Args:
+    models: .tflite paths or flatbuffer bytes.
+    spec: device spec; `passes` passes of `rounds` x `num_runs` timed runs per model.
+    runner, benchmark_binary: see `measure`.
+    progress: called as progress(done, total, elapsed_s) after each timing, with
+      total = passes x len(models).
+
+  Returns:
+    One LatencyStats (ms) per model, in order.
+  """
+  runner = runner or make_runner(spec, benchmark_binary)
+  parts: List[List[LatencyStats]] = [[] for _ in models]
+  total, t0 = spec.passes * len(models), time.perf_counter()
+  for p in range(spec.passes):
+    for i, model in enumerate(models):
+      parts[i].append(runner.measure(model, spec))
+      if progress:
+        progress(p * len(models) + i + 1, total, time.perf_counter() - t0)
+  return [LatencyStats.combine(x) for x in parts]

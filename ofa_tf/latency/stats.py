@@ -72,6 +72,23 @@ class LatencyStats:
     return cls(min(medians), float(pooled.mean()), float(pooled.std()), float(pooled.min()),
                int(pooled.size))
 
+  @classmethod
+  def combine(cls, parts: Sequence["LatencyStats"]) -> "LatencyStats":
+    """Statistics of one model timed in several passes (see `measure.measure_many`).
+
+    As `from_rounds` one level up: median = the smallest pass median, min = the fastest run
+    of any pass; mean, std (pooled within and between passes) and count cover all runs.
+    """
+    if not parts:
+      raise ValueError("parts must hold at least one LatencyStats")
+    counts = np.array([p.count for p in parts], dtype=np.float64)
+    means = np.array([p.mean_ms for p in parts])
+    mean = float((counts * means).sum() / counts.sum())
+    second = (counts * (np.array([p.std_ms for p in parts]) ** 2 + means ** 2)).sum()
+    std = float(np.sqrt(max(second / counts.sum() - mean ** 2, 0.0)))
+    return cls(min(p.median_ms for p in parts), mean, std, min(p.min_ms for p in parts),
+               int(counts.sum()))
+
   def estimate(self, estimator: str = "median") -> float:
     """The point estimate a table stores: 'median' (min-of-medians) or 'min' (fastest run).
 

@@ -22,6 +22,17 @@ class LatencyStatsTest(tf.test.TestCase):
     self.assertEqual(s.count, 10)
     self.assertAllClose(s.min_ms, 1.0)
 
+  def test_combine_passes_equals_pooled_statistics(self):
+    passes = [[2.0, 2.2, 2.1], [1.0, 1.2, 1.1, 0.9], [3.0, 3.5]]
+    parts = [LatencyStats.from_samples_ms(p) for p in passes]
+    pooled = np.concatenate(passes)
+    s = LatencyStats.combine(parts)
+    self.assertAllClose([s.median_ms, s.min_ms], [1.05, 0.9])  # fastest pass, fastest run
+    self.assertAllClose([s.mean_ms, s.std_ms], [pooled.mean(), pooled.std()])
+    self.assertEqual(s.count, 9)
+    with self.assertRaisesRegex(ValueError, "at least one"):
+      LatencyStats.combine([])
+
   def test_estimate(self):
     s = LatencyStats(2.0, 2.5, 0.3, 1.5, 10)
     self.assertEqual(s.estimate("median"), 2.0)

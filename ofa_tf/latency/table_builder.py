@@ -7,8 +7,9 @@ Pipeline (profiled on the 2-core dev machine: converting, not timing, dominates)
   2. convert the layers not yet in the table to .tflite in the profile's precision, in
      `workers` processes (each imports TensorFlow once), caching each model in `cache_dir`
      (a resumed build converts only what is missing);
-  3. time them one after another in this process with the profile's runner (no conversion
-     runs concurrently with timing), saving the table atomically every `save_every_s` seconds.
+  3. time them in this process with the profile's runner (no conversion runs concurrently
+     with timing), in chunks of `measure_chunk` layers, each chunk in `device.passes`
+     interleaved passes; the table is saved atomically after each chunk.
 An interrupted build resumes from the table file and the model cache: cached entries are not
 re-measured. The table refuses to resume a file built for another space or device profile.
 """
@@ -25,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
 from ofa_tf.latency.device_spec import DeviceSpec
-from ofa_tf.latency.measure import make_runner
+from ofa_tf.latency.measure import make_runner, measure_many
 from ofa_tf.search_space import get_space
 
 
@@ -40,7 +41,8 @@ class TableBuildConfig:
     output: table file (.json, or .yaml/.yml).
     cache_dir: folder for converted layer models ('' = `<output>.models/`).
     workers: conversion processes.
-    save_every_s: seconds between checkpoints of the table file.
+    measure_chunk: layers timed together in `device.passes` interleaved passes
+      (`measure.measure_many`); the table file is saved after each chunk.
     benchmark_binary: benchmark_model path for 'benchmark_model' profiles.
   """
   space: str
@@ -49,7 +51,7 @@ class TableBuildConfig:
   resolutions: Tuple[int, ...] = ()
   cache_dir: str = ""
   workers: int = 1
-  save_every_s: float = 30.0
+  measure_chunk: int = 160
   benchmark_binary: str = ""
 
   def __post_init__(self):
@@ -57,6 +59,8 @@ class TableBuildConfig:
       raise ValueError("TableBuildConfig.output must name the table file")
     if self.workers < 1:
       raise ValueError(f"TableBuildConfig.workers must be >= 1, got {self.workers}")
+    if self.measure_chunk < 1:
+      raise ValueError(f"TableBuildConfig.measure_chunk must be >= 1, got {self.measure_chunk}")
     object.__setattr__(self, "resolutions", tuple(int(r) for r in self.resolutions))
 
   @property
@@ -191,24 +195,30 @@ def build_table(config: TableBuildConfig, runner=None,
   timing["convert"] = timing.get("convert", 0.0) + time.perf_counter() - t0
 
   runner = runner or make_runner(config.device, config.benchmark_binary)
-  t1 = last_save = time.perf_counter()
-  for i, key in enumerate(todo):
-    with open(_model_path(cache, key, config.device), "rb") as f:
-      stats = runner.measure(f.read(), config.device)
-    entry = lut.LutEntry(mean=stats.mean_ms, std=stats.std_ms, count=stats.count,
-                         median=stats.median_ms, min=stats.min_ms,
-                         estimate=stats.estimate(config.device.estimator))
-    for r in where[key]:
-      table.put(r, key, entry)
-    now = time.perf_counter()
-    if progress:
-      rate = (now - t1) / (i + 1)
-      progress(Progress(i + 1, len(todo), now - t1, rate * (len(todo) - i - 1), key, "measure"))
-    if now - last_save >= config.save_every_s:
-      timing["measure_partial"] = now - t1
-      table.metadata["build_seconds"] = timing
-      lut.save_table(table, config.output)
-      last_save = now
+  t1 = time.perf_counter()
+  chunk = config.measure_chunk
+  for start in range(0, len(todo), chunk):
+    keys = todo[start:start + chunk]
+
+    def report(done, total, elapsed, start=start, keys=keys):
+      if progress:
+        # Whole chunks before this one are done; this chunk's passes are `done / total` done.
+        finished = start + len(keys) * done / total
+        rate = (time.perf_counter() - t1) / finished
+        progress(Progress(int(finished), len(todo), time.perf_counter() - t1,
+                          rate * (len(todo) - finished), keys[(done - 1) % len(keys)],
+                          "measure"))
+
+    paths = [_model_path(cache, k, config.device) for k in keys]
+    for key, stats in zip(keys, measure_many(paths, config.device, runner, progress=report)):
+      entry = lut.LutEntry(mean=stats.mean_ms, std=stats.std_ms, count=stats.count,
+                           median=stats.median_ms, min=stats.min_ms,
+                           estimate=stats.estimate(config.device.estimator))
+      for r in where[key]:
+        table.put(r, key, entry)
+    timing["measure_partial"] = time.perf_counter() - t1
+    table.metadata["build_seconds"] = timing
+    lut.save_table(table, config.output)  # A resumed build re-measures at most one chunk.
   timing.pop("measure_partial", None)
   timing["measure"] = timing.get("measure", 0.0) + time.perf_counter() - t1
   table.metadata["build_seconds"] = timing

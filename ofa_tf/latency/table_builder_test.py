@@ -14,17 +14,21 @@ from ofa_tf.search_space import get_space
 
 
 class FakeRunner:
-  """Latency = model size / 1000 ms; can fail after `fail_after` calls (an interruption)."""
+  """Latency = model size / 1000 ms, doubled on 2 of 3 calls (disturbed phases); can fail
+  after `fail_after` calls (an interruption). Records the order of the models it timed."""
 
   def __init__(self, fail_after=None):
     self.calls = 0
     self.fail_after = fail_after
+    self.order = []
 
   def measure(self, model, spec):
     if self.fail_after is not None and self.calls >= self.fail_after:
       raise KeyboardInterrupt("interrupted")
     self.calls += 1
-    v = len(model) / 1000.0
+    with open(model, "rb") as f:
+      self.order.append(len(f.read()))
+    v = self.order[-1] / 1000.0 * (2 if self.calls % 3 else 1)
     return LatencyStats(v, v, 0.0, v, 3)
 
 
@@ -34,7 +38,7 @@ class TableBuilderTest(tf.test.TestCase):
     out = os.path.join(self.get_temp_dir(), "table.json")
     kw.setdefault("resolutions", (24, 32))
     return tb.TableBuildConfig(space="ofa_mbv3_tiny", device=ds.get_profile("cpu_xnnpack_1t"),
-                               output=out, save_every_s=0.0, **kw)
+                               output=out, measure_chunk=4, **kw)
 
   def _fill_cache(self, config):
     """Pretend every layer was converted: distinct fake bytes per key (no TensorFlow)."""
@@ -48,16 +52,26 @@ class TableBuilderTest(tf.test.TestCase):
 
   def test_build_resume_and_no_remeasure(self):
     config = self._config()
+    passes = config.device.passes
+    self.assertGreater(passes, 1)
     layers, keys = self._fill_cache(config)
+    # Interrupted in the second chunk: the first chunk's 4 layers are saved.
     with self.assertRaises(KeyboardInterrupt):
-      tb.build_table(config, runner=FakeRunner(fail_after=7))
+      tb.build_table(config, runner=FakeRunner(fail_after=4 * passes + 3))
     partial = lut.load_table(config.output)
-    self.assertLen({k for t in partial.entries.values() for k in t}, 7)
+    self.assertLen({k for t in partial.entries.values() for k in t}, 4)
     runner = FakeRunner()
     progress = []
     table = tb.build_table(config, runner=runner, progress=progress.append)
-    self.assertEqual(runner.calls, len(keys) - 7)
+    self.assertEqual(runner.calls, (len(keys) - 4) * passes)
     self.assertEqual(progress[-1].done, progress[-1].total)
+    # Chunk by chunk, every layer of a chunk once per pass; the entry is the fastest pass.
+    sizes = [100 + i for i in range(4, len(keys))]
+    self.assertEqual(runner.order[:4 * passes], sizes[:4] * passes)
+    for i, key in enumerate(keys[4:]):
+      entry = next(t[key] for t in table.entries.values() if key in t)
+      self.assertAlmostEqual(entry.estimate, sizes[i] / 1000.0)
+      self.assertEqual(entry.count, 3 * passes)
     for r, rl in layers.items():
       self.assertEqual(set(table.entries[r]), {l.key for l in rl})
     again = FakeRunner()

@@ -20,7 +20,7 @@ import numpy as np
 from ofa_tf.latency import layer_models
 from ofa_tf.latency import lut
 from ofa_tf.latency.device_spec import DeviceSpec
-from ofa_tf.latency.measure import make_runner
+from ofa_tf.latency.measure import make_runner, measure_many
 from ofa_tf.latency.predictor import Correction, EfficiencyPredictor, fit_correction
 from ofa_tf.search_space import SubnetConfig, get_space
 
@@ -80,7 +80,8 @@ def _convert_subnet(args) -> str:
 def measure_subnets(space, device: DeviceSpec, configs: Sequence[SubnetConfig], runner=None,
                     progress: Optional[Callable[[int, int, float], None]] = None,
                     workers: int = 1) -> List[SubnetMeasurement]:
-  """Converts every subnet (in `workers` processes), then times them one after another.
+  """Converts every subnet (in `workers` processes), then times them in `device.passes`
+  interleaved passes (`measure.measure_many`); progress(done, total, elapsed_s) counts timings.
 
   Returns:
     One record per subnet, in order.
@@ -95,15 +96,13 @@ def measure_subnets(space, device: DeviceSpec, configs: Sequence[SubnetConfig], 
         paths = pool.map(_convert_subnet, jobs)
     else:
       paths = [_convert_subnet(j) for j in jobs]
-    out = []
-    for i, (config, path) in enumerate(zip(configs, paths)):
-      with open(path, "rb") as f:
-        data = f.read()
-      stats = runner.measure(data, device)
-      out.append(SubnetMeasurement(config, stats.estimate(device.estimator), len(data)))
+    def report(done, total, elapsed):
       if progress:
-        progress(i + 1, len(configs), time.perf_counter() - t0)
-  return out
+        progress(done, total, time.perf_counter() - t0)
+
+    stats = measure_many(paths, device, runner, progress=report)
+    return [SubnetMeasurement(config, s.estimate(device.estimator), os.path.getsize(path))
+            for config, s, path in zip(configs, stats, paths)]
 
 
 def calibrate(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: int = 10,

@@ -63,12 +63,16 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
     if self.synchronized:
       ctx = tf.distribute.get_replica_context()
       if ctx is not None and ctx.num_replicas_in_sync > 1:
+        # Two passes (mean, then squared deviations), as tf.nn.moments computes them on one
+        # device, so N replicas match one device to float32 rounding. all_reduce is a
+        # merge_call: it must not sit inside tf.cond / tf.while_loop (masked mode, unrolled).
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), x.dtype)
-        total, total_sq, count = ctx.all_reduce(
-            tf.distribute.ReduceOp.SUM,
-            [tf.reduce_sum(x, [0, 1, 2]), tf.reduce_sum(tf.square(x), [0, 1, 2]), count])
+        total, count = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                                      [tf.reduce_sum(x, [0, 1, 2]), count])
         mean = total / count
-        return mean, tf.maximum(total_sq / count - tf.square(mean), 0.0)
+        squared = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                                 tf.reduce_sum(tf.square(x - mean), [0, 1, 2]))
+        return mean, squared / count
     return tf.nn.moments(x, [0, 1, 2])
 
   def call(self, x, training=False, active_channels=None, mode="masked", update=None,
@@ -82,7 +86,19 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
       gamma, beta = self.gamma, self.beta
       moving_mean, moving_var = self.moving_mean, self.moving_variance
     if training:
-      mean, var = self._moments(x)
+      if not self.synchronized:
+        # One fused kernel forward and backward (as Keras' BatchNormalization): far cheaper
+        # than moments + batch_normalization. It returns the Bessel-corrected variance; the
+        # moving variance keeps the biased one, as the unfused path and BN recalibration.
+        # Synchronized BN keeps the unfused form on any number of replicas, so that one
+        # device and N replicas compute the same arithmetic.
+        y, mean, var = tf.compat.v1.nn.fused_batch_norm(
+            x, gamma, beta, epsilon=self.epsilon, is_training=True)
+        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), var.dtype)
+        var = var * (count - 1.0) / count
+      else:
+        mean, var = self._moments(x)
+        y = tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
       m = self.momentum if momentum is None else momentum
       new_mean = moving_mean * m + mean * (1.0 - m)
       new_var = moving_var * m + var * (1.0 - m)
@@ -97,7 +113,6 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
         new_var = tf.where(keep, new_var, self.moving_variance)
       self.moving_mean.assign(new_mean)
       self.moving_variance.assign(new_var)
-      y = tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
     else:  # The fused kernel, as Keras' BatchNormalization uses: same rounding as extracted.
       y, _, _ = tf.compat.v1.nn.fused_batch_norm(
           x, gamma, beta, moving_mean, moving_var, epsilon=self.epsilon, is_training=False)

@@ -84,6 +84,7 @@ class OFAMobileNetV3(tf_keras.Model):
       raise ValueError(f"execution_mode must be one of {MODES}, got {execution_mode!r}")
     self.space = space
     self.execution_mode = execution_mode
+    self.synchronized_bn = synchronized_bn
     bn = dict(epsilon=space.bn_epsilon, momentum=space.bn_momentum, synchronized=synchronized_bn)
     block_bn = dict(bn_epsilon=space.bn_epsilon, bn_momentum=space.bn_momentum,
                     synchronized_bn=synchronized_bn)

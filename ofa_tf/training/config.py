@@ -159,11 +159,13 @@ class TrainConfig:
     eval_batch_size: batch size of evaluation and BN recalibration.
     eval_at_phase_end: evaluate the {min, max} subnets after each phase.
     seed: run seed (data order, augmentation, resolution and subnet sampling).
-    execution_mode: "auto" (sliced on CPU/GPU, masked with XLA/TPU), "sliced", "masked".
+    execution_mode: "auto" (sliced on CPU/GPU, masked with XLA/TPU or synchronized BN),
+      "sliced", "masked".
     jit_compile: compile the train step with XLA.
     strategy: "default" (MultiWorkerMirrored when TF_CONFIG is set, else Mirrored),
       "mirrored", "multi_worker", "tpu", "one_device".
-    synchronized_bn: batch statistics over all replicas (global-batch BatchNorm).
+    synchronized_bn: batch statistics over all replicas (global-batch BatchNorm); needs the
+      masked mode (its all-reduce cannot run inside the sliced mode's tf.cond).
     checkpoint_every_steps: steps between checkpoints (a checkpoint also ends every phase).
     max_checkpoints: checkpoints kept.
     log_every_steps: steps between progress lines and summaries.
@@ -215,6 +217,10 @@ class TrainConfig:
     if self.execution_mode not in EXECUTION_MODES:
       raise ValueError(f"TrainConfig.execution_mode must be one of {EXECUTION_MODES}, "
                        f"got {self.execution_mode!r}")
+    if self.synchronized_bn and self.execution_mode == "sliced":
+      raise ValueError("TrainConfig.synchronized_bn needs execution_mode 'masked' or 'auto' "
+                       "(the sliced mode skips blocks with tf.cond, where tf.distribute cannot "
+                       "all-reduce batch statistics)")
     for field in ("global_batch_size", "bn_calibration_images", "eval_batch_size",
                   "checkpoint_every_steps", "max_checkpoints", "log_every_steps"):
       value = getattr(self, field)
@@ -241,10 +247,12 @@ class TrainConfig:
     return space
 
   def resolved_execution_mode(self) -> str:
-    """"sliced" on CPU/GPU; "masked" with XLA (`jit_compile`) or TPU (static shapes)."""
+    """"sliced" on CPU/GPU; "masked" with XLA (`jit_compile`), TPU (static shapes) or
+    synchronized BN (no control flow around its all-reduce)."""
     if self.execution_mode != "auto":
       return self.execution_mode
-    return "masked" if self.jit_compile or self.strategy == "tpu" else "sliced"
+    masked = self.jit_compile or self.strategy == "tpu" or self.synchronized_bn
+    return "masked" if masked else "sliced"
 
   def replace(self, **changes) -> "TrainConfig":
     return dataclasses.replace(self, **changes)

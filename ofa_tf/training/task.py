@@ -103,18 +103,23 @@ class ProgressiveShrinkingTask:
     return loss
 
   def replica_step(self, images: tf.Tensor, labels: tf.Tensor, archs: dict[str, tf.Tensor],
-                   distill: tf.Tensor, global_batch_size: int) -> tf.Tensor:
+                   distill, global_batch_size: int, unroll: bool = False) -> tf.Tensor:
     """One optimizer step on this replica's share of the global batch.
 
     Runs inside `strategy.run` (or directly under the default strategy). The subnets are
-    iterated with a `tf.while_loop`, so one traced graph serves every number of subnets.
+    iterated with a `tf.while_loop`, so one traced graph serves every number of subnets; with
+    `unroll` (synchronized BN over several replicas, whose all-reduce cannot run inside
+    control flow) they are a Python loop and `distill` is a Python bool.
 
     Args:
       images: [b, r, r, 3] float32 NHWC, this replica's slice of the global batch.
       labels: [b] int32.
-      archs: dict of [N, num_blocks] tensors (`stack_archs`), the same on every replica.
-      distill: bool scalar tensor: add the KD term against the teacher.
+      archs: dict of [N, num_blocks] tensors (`stack_archs`), the same on every replica
+        (static N when `unroll`).
+      distill: bool scalar tensor (Python bool when `unroll`): add the KD term against the
+        teacher.
       global_batch_size: examples over all replicas (the loss is averaged over it).
+      unroll: Python loop over subnets, no tf.cond / tf.while_loop in the step.
 
     Returns:
       This replica's share of the mean (over subnets) loss; the SUM over replicas is the
@@ -126,29 +131,42 @@ class ProgressiveShrinkingTask:
       return tf.stop_gradient(self.teacher(
           images, training=True, arch=self._teacher_arch, bn_momentum=tf.constant(1.0)))
 
-    num_classes = self.supernet.space.num_classes
-    if self.teacher is None:
-      soft, distill = tf.zeros([tf.shape(images)[0], num_classes]), tf.constant(False)
-    else:
-      soft = tf.cond(distill, teacher_logits,
-                     lambda: tf.zeros([tf.shape(images)[0], num_classes]))
-    kd_weight = tf.where(distill, self.config.kd_ratio, 0.0)
-    num_subnets = tf.shape(archs["active"])[0]
+    def no_teacher():
+      return tf.zeros([tf.shape(images)[0], self.supernet.space.num_classes])
 
-    def body(i, total_loss, summed):
-      arch = {k: v[i] for k, v in archs.items()}
+    def subnet_step(arch, soft, kd_weight):
       with tf.GradientTape() as tape:
         logits = self.supernet(images, training=True, arch=arch)
         loss = tf.nn.compute_average_loss(self.loss(labels, logits, soft, kd_weight),
                                           global_batch_size=global_batch_size)
       grads = tape.gradient(loss, self._variables,
                             unconnected_gradients=tf.UnconnectedGradients.ZERO)
-      summed = [s + tf.convert_to_tensor(g) for s, g in zip(summed, grads)]
-      return i + 1, total_loss + loss, summed
+      return loss, [tf.convert_to_tensor(g) for g in grads]
 
-    _, total_loss, summed = tf.while_loop(
-        lambda i, *_: i < num_subnets, body,
-        (tf.constant(0), tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]))
+    if unroll:
+      distill = bool(distill) and self.teacher is not None
+      soft = teacher_logits() if distill else no_teacher()
+      kd_weight = tf.constant(self.config.kd_ratio if distill else 0.0)
+      num_subnets = int(archs["active"].shape[0])
+      total_loss, summed = tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]
+      for i in range(num_subnets):
+        loss, grads = subnet_step({k: v[i] for k, v in archs.items()}, soft, kd_weight)
+        total_loss, summed = total_loss + loss, [s + g for s, g in zip(summed, grads)]
+    else:
+      if self.teacher is None:
+        soft, distill = no_teacher(), tf.constant(False)
+      else:
+        soft = tf.cond(distill, teacher_logits, no_teacher)
+      kd_weight = tf.where(distill, self.config.kd_ratio, 0.0)
+      num_subnets = tf.shape(archs["active"])[0]
+
+      def body(i, total_loss, summed):
+        loss, grads = subnet_step({k: v[i] for k, v in archs.items()}, soft, kd_weight)
+        return i + 1, total_loss + loss, [s + g for s, g in zip(summed, grads)]
+
+      _, total_loss, summed = tf.while_loop(
+          lambda i, *_: i < num_subnets, body,
+          (tf.constant(0), tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]))
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
       summed = context.all_reduce(tf.distribute.ReduceOp.SUM, summed)
@@ -172,17 +190,39 @@ class ProgressiveShrinkingTask:
         count. Never once per subnet: archs are tensors. `trace_count` counts traces.
       jit_compile: compile with XLA (masked mode).
 
+    Synchronized BN over more than one replica all-reduces batch statistics with a
+    `merge_call`, which tf.distribute cannot run inside `tf.cond` / `tf.while_loop`: the step
+    then unrolls the subnet loop (one trace per subnet count and per `distill` value, which
+    is constant within a phase) and the supernet must run in masked mode.
+
     Returns:
-      A tf.function.
+      A callable (a tf.function, or a thin wrapper around one when unrolled).
+
+    Raises:
+      ValueError: synchronized BN over several replicas with a sliced-mode supernet.
     """
+    unroll = self.supernet.synchronized_bn and strategy.num_replicas_in_sync > 1
+    if unroll and self.supernet.execution_mode != "masked":
+      raise ValueError("synchronized BN over several replicas needs the masked execution mode "
+                       "(the sliced mode skips blocks with tf.cond, where tf.distribute "
+                       f"cannot all-reduce); got {self.supernet.execution_mode!r}")
+
     def step(inputs, archs, distill):
       self.trace_count += 1
       images, labels = inputs
       per_replica = strategy.run(
           self.replica_step, args=(images, labels, archs, distill),
-          kwargs=dict(global_batch_size=global_batch_size))
+          kwargs=dict(global_batch_size=global_batch_size, unroll=unroll))
       return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
+    if unroll:
+      traced = tf.function(step, jit_compile=jit_compile or None)
+
+      def unrolled_step(inputs, archs, distill):
+        archs = {k: tf.convert_to_tensor(v) for k, v in archs.items()}
+        return traced(inputs, archs, bool(distill))
+
+      return unrolled_step
     signature = None
     if data_spec is not None:
       num_blocks = self.supernet.space.num_blocks

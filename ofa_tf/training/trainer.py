@@ -198,13 +198,6 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   resolutions = data.check_resolutions(space.resolutions)
   prepare_workdir(workdir, config, space, overwrite)
   chief = _is_chief(strategy)
-  if config.synchronized_bn and strategy.num_replicas_in_sync > 1:
-    # Synchronized BN all-reduces inside the step's while loop over subnets (and inside the
-    # sliced supernet's tf.cond for skipped blocks); tf.distribute's merge_call cannot run in
-    # control flow, so this fails at trace time. Needs an unrolled subnet loop + masked mode.
-    raise NotImplementedError(
-        "synchronized_bn with more than one replica is not supported yet (cross-replica "
-        "BatchNorm inside the train step's control flow); train without --synchronized_bn")
   mode = config.resolved_execution_mode()
 
   tf_keras.utils.set_random_seed(config.seed)  # Same initial weights for the same seed.
