@@ -44,6 +44,7 @@ _CALIBRATION_SEED = flags.DEFINE_integer("calibration_seed", 1000, "Seed of thos
 _NUM_RUNS = flags.DEFINE_integer("num_runs", None, "Override the profile's runs per round.")
 _ROUNDS = flags.DEFINE_integer("rounds", None, "Override the profile's rounds.")
 _WARMUP = flags.DEFINE_integer("warmup_runs", None, "Override the profile's warm-up runs.")
+_PASSES = flags.DEFINE_integer("passes", None, "Override the profile's interleaved passes.")
 
 
 def parse_resolutions(text: str):
@@ -57,7 +58,8 @@ def parse_resolutions(text: str):
 
 def config_from_flags() -> table_builder.TableBuildConfig:
   overrides = {k: v for k, v in (("num_runs", _NUM_RUNS.value), ("rounds", _ROUNDS.value),
-                                 ("warmup_runs", _WARMUP.value)) if v is not None}
+                                 ("warmup_runs", _WARMUP.value), ("passes", _PASSES.value))
+               if v is not None}
   return table_builder.TableBuildConfig(
       space=_SPACE.value, device=device_spec.get_profile(_PROFILE.value, **overrides),
       output=_OUTPUT.value, resolutions=parse_resolutions(_RESOLUTIONS.value),
@@ -66,7 +68,7 @@ def config_from_flags() -> table_builder.TableBuildConfig:
 
 
 def _log_progress(p: table_builder.Progress) -> None:
-  if p.done == p.total or p.done % 25 == 0:
+  if p.done == p.total or p.done % 100 == 0:
     logging.info("%s %d/%d  elapsed %.0f s  ETA %.0f s  (%s)", p.phase, p.done, p.total,
                  p.elapsed_s, p.eta_s, p.key)
 

@@ -1,8 +1,9 @@
 """Validates a latency table end to end on random subnets and prints the report.
 
 Examples:
-  # measure and score in one go
-  python export/validate_latency.py --table=/tmp/lut/w10_cpu1t.json --num_subnets=60
+  # measure and score in one go, with the predicted-vs-measured plot
+  python export/validate_latency.py --table=/tmp/lut/w10_cpu1t.json --num_subnets=60 \
+      --workers=2 --plot=/tmp/lut/val_cpu1t.png
   # measure while the table is still being built, score later
   python export/validate_latency.py --space=ofa_mbv3_w1.0 --profile=cpu_xnnpack_1t \
       --resolutions=128:224:16 --num_subnets=60 --measurements_json=/tmp/lut/val.json
@@ -35,6 +36,7 @@ _MEASUREMENTS = flags.DEFINE_string(
     "measurements_json", "", "Measurements file: written after measuring; if it exists and "
     "--table is given, scored without measuring again.")
 _REPORT = flags.DEFINE_string("report_json", "", "Write the full report here.")
+_PLOT = flags.DEFINE_string("plot", "", "Write a PNG of predicted vs. measured latency here.")
 
 
 def _resolutions(text):
@@ -74,6 +76,9 @@ def main(argv):
   report = validation.score(table, space, rows)
   if _REPORT.value:
     lut.atomic_write_text(_REPORT.value, json.dumps(report, indent=1) + "\n")
+  if _PLOT.value:
+    validation.plot_report(report, _PLOT.value, f"{space.name}, {device.name}: "
+                           f"{len(rows)} random subnets")
   for name in ("table", "table_raw_sum", "macs_baseline"):
     m = report[name]
     print(f"{name:14s} n={m['n']} RMSE={m['rmse_ms']:.3f} ms MAPE={m['mape']:.2f}% "

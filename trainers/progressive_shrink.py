@@ -33,7 +33,8 @@ flags.DEFINE_list("phases", None, "Run only these phases (names), e.g. full,kern
 flags.DEFINE_enum("execution_mode", None, list(config_lib.EXECUTION_MODES),
                   "Supernet execution mode; auto = sliced on CPU/GPU, masked with XLA/TPU.")
 flags.DEFINE_bool("jit_compile", None, "Compile the train step with XLA (uses masked mode).")
-flags.DEFINE_bool("synchronized_bn", None, "BatchNorm statistics over all replicas.")
+flags.DEFINE_bool("synchronized_bn", None, "BatchNorm statistics over all replicas (the "
+                  "global batch); selects the masked execution mode.")
 flags.DEFINE_integer("seed", None, "Run seed; default: the preset's.")
 flags.DEFINE_bool("overwrite", False, "Discard what --workdir holds (another run) and restart.")
 

@@ -70,7 +70,8 @@ class TableBuildConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Progress:
-  """Reported after each measured layer."""
+  """Reported after each converted layer ('convert', `key` the layer) and each timing
+  ('measure': one layer in one pass, so `total` is passes x layers; `key` the chunk)."""
   done: int
   total: int
   elapsed_s: float
@@ -196,18 +197,17 @@ def build_table(config: TableBuildConfig, runner=None,
 
   runner = runner or make_runner(config.device, config.benchmark_binary)
   t1 = time.perf_counter()
-  chunk = config.measure_chunk
+  chunk, passes = config.measure_chunk, config.device.passes
   for start in range(0, len(todo), chunk):
     keys = todo[start:start + chunk]
 
     def report(done, total, elapsed, start=start, keys=keys):
-      if progress:
-        # Whole chunks before this one are done; this chunk's passes are `done / total` done.
-        finished = start + len(keys) * done / total
+      if progress:  # Counted in timings: passes x layers over the whole build.
+        finished, everything = start * passes + done, len(todo) * passes
         rate = (time.perf_counter() - t1) / finished
-        progress(Progress(int(finished), len(todo), time.perf_counter() - t1,
-                          rate * (len(todo) - finished), keys[(done - 1) % len(keys)],
-                          "measure"))
+        progress(Progress(finished, everything, time.perf_counter() - t1,
+                          rate * (everything - finished),
+                          f"layers {start + 1}-{start + len(keys)} of {len(todo)}", "measure"))
 
     paths = [_model_path(cache, k, config.device) for k in keys]
     for key, stats in zip(keys, measure_many(paths, config.device, runner, progress=report)):

@@ -64,10 +64,16 @@ class TableBuilderTest(tf.test.TestCase):
     progress = []
     table = tb.build_table(config, runner=runner, progress=progress.append)
     self.assertEqual(runner.calls, (len(keys) - 4) * passes)
-    self.assertEqual(progress[-1].done, progress[-1].total)
+    measured = [p for p in progress if p.phase == "measure"]  # one per layer and pass
+    self.assertEqual([p.done for p in measured], list(range(1, len(measured) + 1)))
+    self.assertEqual(measured[-1].total, (len(keys) - 4) * passes)
     # Chunk by chunk, every layer of a chunk once per pass; the entry is the fastest pass.
     sizes = [100 + i for i in range(4, len(keys))]
-    self.assertEqual(runner.order[:4 * passes], sizes[:4] * passes)
+    first = runner.order[:4 * passes]  # the first chunk: in order, then shuffled passes
+    self.assertEqual(first[:4], sizes[:4])
+    for p in range(1, passes):
+      self.assertCountEqual(first[4 * p:4 * p + 4], sizes[:4])
+    self.assertNotEqual(first, sizes[:4] * passes)
     for i, key in enumerate(keys[4:]):
       entry = next(t[key] for t in table.entries.values() if key in t)
       self.assertAlmostEqual(entry.estimate, sizes[i] / 1000.0)

@@ -9,14 +9,18 @@ Zhang et al., MobiSys 2021).
 """
 
 import dataclasses
+import io
 import multiprocessing
 import os
 import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 import numpy as np
 
+from ofa_tf import atomic_files
 from ofa_tf.latency import layer_models
 from ofa_tf.latency import lut
 from ofa_tf.latency.device_spec import DeviceSpec
@@ -157,7 +161,8 @@ def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> 
 
   Returns:
     {'table': metrics (corrected sum), 'table_raw_sum': metrics, 'macs_baseline': metrics,
-     'tflite_size_mape': %, 'correction': {...}, 'subnets': [...]}.
+     'tflite_size_mape': %, 'correction': {...}, 'macs_baseline_ms_per_mac': float,
+     'subnets': [...]}.
 
   Raises:
     ValueError: the table has no calibration (run `calibrate` first).
@@ -179,7 +184,46 @@ def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> 
       "macs_baseline": error_metrics([c * m for m in macs], measured),
       "tflite_size_mape": float(100 * np.mean(size_err)),
       "correction": pred.correction.to_dict(),
+      "macs_baseline_ms_per_mac": c,
       "subnets": [dict(r.to_dict(), predicted_ms=float(p), table_sum_ms=t, macs=m,
                        estimated_bytes=e)
                   for r, p, t, m, e in zip(rows, predicted, sums, macs, estimated)],
   }
+
+
+def plot_report(report: Dict[str, object], path: str, title: str = "") -> None:
+  """Writes a PNG (atomically): predicted vs. measured latency of every validated subnet, for
+  the table predictor and the MACs-proportional baseline, with the ±10% band.
+
+  Args:
+    report: a `score` / `validation_report` result.
+    path: output .png path (replaced if it exists).
+    title: figure title.
+  """
+  rows = report["subnets"]
+  measured = np.array([r["measured_ms"] for r in rows])
+  table = np.array([r["predicted_ms"] for r in rows])
+  macs = report["macs_baseline_ms_per_mac"] * np.array([r["macs"] for r in rows], np.float64)
+  fig = Figure(figsize=(5.5, 5), dpi=120)
+  FigureCanvasAgg(fig)
+  ax = fig.add_subplot(1, 1, 1)
+  top = 1.1 * max(measured.max(), table.max(), macs.max())
+  line = np.array([0.0, top])
+  ax.fill_between(line, 0.9 * line, 1.1 * line, color="0.9", label="±10%")
+  ax.plot(line, line, color="0.5", linewidth=1)
+  t, m = report["table"], report["macs_baseline"]
+  ax.scatter(measured, macs, s=12, c="tab:orange", marker="x",
+             label=f"MACs-proportional: {m['within_10']:.0f}% within ±10%")
+  ax.scatter(measured, table, s=14, c="tab:blue",
+             label=f"lookup table + correction: {t['within_10']:.0f}% within ±10%")
+  ax.set_xlim(0, top)
+  ax.set_ylim(0, top)
+  ax.set_xlabel("measured latency (ms)")
+  ax.set_ylabel("predicted latency (ms)")
+  ax.set_title(title or f"{len(rows)} random subnets")
+  ax.grid(True, alpha=0.3)
+  ax.legend(loc="upper left", fontsize=8)
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png")
+  atomic_files.write_bytes(path, buffer.getvalue())

@@ -25,6 +25,18 @@ class MetricsTest(tf.test.TestCase):
   def test_macs_baseline_is_exact_on_proportional_data(self):
     self.assertAllClose(val.fit_macs_baseline([1e6, 2e6, 5e6], [1.0, 2.0, 5.0]), 1e-6)
 
+  def test_plot_report_writes_png(self):
+    measured = [10.0, 20.0, 30.0]
+    rows = [{"measured_ms": m, "predicted_ms": 1.05 * m, "macs": 1e6 * m} for m in measured]
+    report = {"subnets": rows, "macs_baseline_ms_per_mac": 1e-6,
+              "table": val.error_metrics([r["predicted_ms"] for r in rows], measured),
+              "macs_baseline": val.error_metrics(measured, measured)}
+    path = os.path.join(self.get_temp_dir(), "sub", "val.png")
+    val.plot_report(report, path)
+    with open(path, "rb") as f:
+      self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+    self.assertEqual(report["table"]["within_10"], 100.0)
+
   @pytest.mark.slow
   def test_tiny_space_end_to_end(self):
     out = os.path.join(self.get_temp_dir(), "tiny.json")

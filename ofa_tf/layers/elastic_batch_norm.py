@@ -21,7 +21,9 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
     epsilon: added to the variance (1e-5 in the reference MobileNetV3).
     momentum: moving-average momentum, Keras convention (0.9 == PyTorch momentum 0.1).
     synchronized: compute batch statistics over all replicas of a `tf.distribute` strategy
-      (the global batch), so that N replicas give the same result as one device.
+      (the global batch), so that N replicas give the same result as one device. The
+      all-reduce is a `merge_call`: call the layer outside `tf.cond` / `tf.while_loop`
+      (masked mode, unrolled subnet loop). Without it, training uses the fused kernel.
 
   Call args:
     x: [B, H, W, C] float32 (masked: C = max channels; sliced: C = active channels).

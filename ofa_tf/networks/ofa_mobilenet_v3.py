@@ -72,6 +72,8 @@ class OFAMobileNetV3(tf_keras.Model):
       subnet set by `set_active_subnet`.
     mode: "masked" / "sliced" or None for `execution_mode`.
     bn_momentum: float32 scalar overriding every BN momentum (BN recalibration), or None.
+    dropout_seed: int32/int64 [2] seed of a stateless dropout mask (a function of the seed
+      alone, so a resumed run replays it), or None for Keras' stateful dropout.
 
   Returns:
     logits [B, num_classes] float32.
@@ -147,7 +149,8 @@ class OFAMobileNetV3(tf_keras.Model):
 
   # --- Forward -------------------------------------------------------------------------------
 
-  def call(self, images, training=False, arch=None, mode=None, bn_momentum=None):
+  def call(self, images, training=False, arch=None, mode=None, bn_momentum=None,
+           dropout_seed=None):
     mode = mode or self.execution_mode
     if mode not in MODES:
       raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -176,7 +179,11 @@ class OFAMobileNetV3(tf_keras.Model):
     x = apply_activation(self.final_expand_bn(x, **bn_args), "hswish")
     x = tf.reduce_mean(x, [1, 2], keepdims=True)
     x = apply_activation(pointwise(x, self.feature_mix_kernel), "hswish")
-    x = self.dropout(tf.reshape(x, [-1, self.space.feature_mix_width]), training=training)
+    x = tf.reshape(x, [-1, self.space.feature_mix_width])
+    if training and dropout_seed is not None and self.space.dropout_rate > 0:
+      x = tf.nn.experimental.stateless_dropout(x, self.space.dropout_rate, dropout_seed)
+    else:
+      x = self.dropout(x, training=training)
     return tf.matmul(x, self.classifier_kernel) + self.classifier_bias
 
   # --- Weights by stable name ------------------------------------------------------------------

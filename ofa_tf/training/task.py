@@ -64,14 +64,19 @@ class ProgressiveShrinkingTask:
     teacher: the frozen largest network (an `OFAMobileNetV3` of the same space without
       dropout), or None when no phase distills.
     optimizer: a tf_keras optimizer built over `supernet.trainable_variables`.
+    step_counter: int64 variable holding the global step during a step, or None. With it the
+      dropout masks are stateless functions of (config.seed, step, replica, subnet), so a
+      resumed run replays them; without, Keras' stateful dropout is used.
 
   Attributes:
     trace_count: how many times a step function was traced (Python side effect of tracing).
   """
 
   def __init__(self, config: TrainConfig, supernet: OFAMobileNetV3,
-               teacher: OFAMobileNetV3 | None, optimizer: tf_keras.optimizers.Optimizer):
+               teacher: OFAMobileNetV3 | None, optimizer: tf_keras.optimizers.Optimizer,
+               step_counter: tf.Variable | None = None):
     self.config = config
+    self.step_counter = step_counter
     self.supernet = supernet
     self.teacher = teacher
     self.optimizer = optimizer
@@ -134,9 +139,19 @@ class ProgressiveShrinkingTask:
     def no_teacher():
       return tf.zeros([tf.shape(images)[0], self.supernet.space.num_classes])
 
-    def subnet_step(arch, soft, kd_weight):
+    dropout_seed = None
+    if self.step_counter is not None:
+      context = tf.distribute.get_replica_context()
+      replica = 0 if context is None else context.replica_id_in_sync_group
+      dropout_seed = tf.random.experimental.stateless_fold_in(
+          tf.stack([tf.constant(self.config.seed, tf.int64),
+                    tf.cast(self.step_counter, tf.int64)]), replica)
+
+    def subnet_step(index, arch, soft, kd_weight):
+      seed = (None if dropout_seed is None else
+              tf.random.experimental.stateless_fold_in(dropout_seed, index))
       with tf.GradientTape() as tape:
-        logits = self.supernet(images, training=True, arch=arch)
+        logits = self.supernet(images, training=True, arch=arch, dropout_seed=seed)
         loss = tf.nn.compute_average_loss(self.loss(labels, logits, soft, kd_weight),
                                           global_batch_size=global_batch_size)
       grads = tape.gradient(loss, self._variables,
@@ -150,7 +165,7 @@ class ProgressiveShrinkingTask:
       num_subnets = int(archs["active"].shape[0])
       total_loss, summed = tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]
       for i in range(num_subnets):
-        loss, grads = subnet_step({k: v[i] for k, v in archs.items()}, soft, kd_weight)
+        loss, grads = subnet_step(i, {k: v[i] for k, v in archs.items()}, soft, kd_weight)
         total_loss, summed = total_loss + loss, [s + g for s, g in zip(summed, grads)]
     else:
       if self.teacher is None:
@@ -161,7 +176,7 @@ class ProgressiveShrinkingTask:
       num_subnets = tf.shape(archs["active"])[0]
 
       def body(i, total_loss, summed):
-        loss, grads = subnet_step({k: v[i] for k, v in archs.items()}, soft, kd_weight)
+        loss, grads = subnet_step(i, {k: v[i] for k, v in archs.items()}, soft, kd_weight)
         return i + 1, total_loss + loss, [s + g for s, g in zip(summed, grads)]
 
       _, total_loss, summed = tf.while_loop(

@@ -10,7 +10,7 @@ from ofa_tf.training import config as config_lib
 from ofa_tf.training import task as task_lib
 
 
-def _setup(config):
+def _setup(config, step_counter=None):
   space = config.search_space()
   tf_keras.utils.set_random_seed(0)
   supernet = OFAMobileNetV3(space)
@@ -18,7 +18,8 @@ def _setup(config):
   task_lib.copy_weights(supernet, teacher)
   optimizer = tf_keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
   optimizer.build(supernet.trainable_variables)
-  return space, supernet, task_lib.ProgressiveShrinkingTask(config, supernet, teacher, optimizer)
+  return space, supernet, task_lib.ProgressiveShrinkingTask(config, supernet, teacher, optimizer,
+                                                            step_counter=step_counter)
 
 
 def _batch(r, n=4, seed=0):
@@ -97,6 +98,28 @@ class TaskTest(tf.test.TestCase):
       archs = task_lib.stack_archs(space, task_lib.sample_subnets(space, p, 0, step, r))
       step_fn(_batch(r, seed=step), archs, tf.constant(p.distill))
     self.assertEqual(task.trace_count, 1)
+
+  def test_dropout_masks_are_a_function_of_seed_and_step(self):
+    step = tf.Variable(5, dtype=tf.int64)
+    config = self.config.replace(dropout_rate=0.5)
+    space, supernet, task = _setup(config, step_counter=step)
+    initial = {k: v.numpy() for k, v in supernet.named_weights().items()}
+    phase = config.phases[5]  # 4 subnets per step: each gets its own mask
+    archs = task_lib.stack_archs(space, task_lib.sample_subnets(space, phase, 0, 0, 16))
+    step_fn = task.make_step_fn(tf.distribute.get_strategy(), 4)
+
+    def loss_at(value):  # From the same weights and zero optimizer slots every time.
+      for k, v in supernet.named_weights().items():
+        v.assign(initial[k])
+      for v in task.optimizer.variables:
+        if v.dtype == tf.float32:
+          v.assign(tf.zeros_like(v))
+      step.assign(value)
+      return float(step_fn(_batch(16), archs, tf.constant(False)))
+
+    first = loss_at(5)
+    self.assertEqual(loss_at(5), first)  # A resumed run replays the masks of step 5 ...
+    self.assertNotEqual(loss_at(6), first)  # ... and another step draws others.
 
   @pytest.mark.slow
   def test_static_shapes_trace_once_per_resolution(self):

@@ -235,7 +235,8 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
   writer = (tf.summary.create_file_writer(os.path.join(workdir, workdir_lib.SUMMARY_DIR))
             if chief else tf.summary.create_noop_writer())
 
-  task = task_lib.ProgressiveShrinkingTask(config, supernet, teacher, optimizer)
+  task = task_lib.ProgressiveShrinkingTask(config, supernet, teacher, optimizer,
+                                           step_counter=global_step)
   batches = _distributed_batches(strategy, data, config, resolutions, _get(global_step))
   step_fn = task.make_step_fn(
       strategy, config.global_batch_size,

@@ -91,7 +91,8 @@ class TrainerTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"trainer_test_{os.getpid()}")
-    cls.config = micro_config(full_steps=30)
+    # With dropout: the resumed run must replay the dropout masks too.
+    cls.config = micro_config(full_steps=30).replace(dropout_rate=0.1)
     cls.result = trainer.train(cls.config, os.path.join(cls.root, "uninterrupted"),
                                overwrite=True)
 
