@@ -91,8 +91,7 @@ class TrainerTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), f"trainer_test_{os.getpid()}")
-    # With dropout: the resumed run must replay the dropout masks too.
-    cls.config = micro_config(full_steps=30).replace(dropout_rate=0.1)
+    cls.config = micro_config(full_steps=30)
     cls.result = trainer.train(cls.config, os.path.join(cls.root, "uninterrupted"),
                                overwrite=True)
 
@@ -118,6 +117,19 @@ class TrainerTest(tf.test.TestCase):
     self.assertEqual((resumed.global_step, resumed.phase_index),
                      (self.result.global_step, self.result.phase_index))
     expected = _weights(self.result.supernet)
+    for name, value in _weights(resumed.supernet).items():
+      self.assertAllClose(value, expected[name], atol=1e-6, rtol=1e-6, msg=name)
+
+  @pytest.mark.slow
+  def test_resume_replays_dropout_masks(self):
+    config = micro_config(full_steps=4).replace(dropout_rate=0.5)
+    config = config.select_phases(["full", "kernel"])
+    whole = trainer.train(config, os.path.join(self.root, "dropout_whole"), overwrite=True)
+    workdir = os.path.join(self.root, "dropout_interrupted")
+    trainer.train(config, workdir, overwrite=True, stop_after_steps=3)
+    resumed = trainer.train(config, workdir)
+    self.assertEqual(resumed.global_step, whole.global_step)
+    expected = _weights(whole.supernet)
     for name, value in _weights(resumed.supernet).items():
       self.assertAllClose(value, expected[name], atol=1e-6, rtol=1e-6, msg=name)
 
