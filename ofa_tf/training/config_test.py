@@ -88,6 +88,10 @@ class TrainConfigTest(tf.test.TestCase):
     self.assertEqual(config.resolved_execution_mode(), "sliced")
     self.assertEqual(config.replace(jit_compile=True).resolved_execution_mode(), "masked")
     self.assertEqual(config.replace(strategy="tpu").resolved_execution_mode(), "masked")
+    # Synchronized BN needs the masked mode (no tf.cond around its all-reduce).
+    self.assertEqual(config.replace(synchronized_bn=True).resolved_execution_mode(), "masked")
+    with self.assertRaisesRegex(ValueError, "synchronized_bn needs execution_mode"):
+      config.replace(synchronized_bn=True, execution_mode="sliced")
     self.assertEqual(config.replace(dropout_rate=0.0).search_space().dropout_rate, 0.0)
     self.assertEqual(config.search_space().resolutions, (16, 20))
 
