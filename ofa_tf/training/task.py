@@ -55,6 +55,14 @@ def copy_weights(source: OFAMobileNetV3, target: OFAMobileNetV3) -> None:
     target_weights[name].assign(variable.read_value())
 
 
+def reset_optimizer_slots(optimizer: tf_keras.optimizers.Optimizer) -> None:
+  """Zeroes the optimizer's float slots (momentum), keeping its iteration count: a fresh
+  optimizer, as the reference builds one per phase."""
+  for slot in optimizer.variables:
+    if slot is not optimizer.iterations and slot.dtype == tf.float32:
+      slot.assign(tf.zeros_like(slot))
+
+
 class ProgressiveShrinkingTask:
   """Builds the per-replica train step of one phase; owns no strategy.
 
@@ -147,26 +155,11 @@ class ProgressiveShrinkingTask:
           tf.stack([tf.constant(self.config.seed, tf.int64),
                     tf.cast(self.step_counter, tf.int64)]), replica)
 
-    def subnet_step(index, arch, soft, kd_weight):
-      seed = (None if dropout_seed is None else
-              tf.random.experimental.stateless_fold_in(dropout_seed, index))
-      with tf.GradientTape() as tape:
-        logits = self.supernet(images, training=True, arch=arch, dropout_seed=seed)
-        loss = tf.nn.compute_average_loss(self.loss(labels, logits, soft, kd_weight),
-                                          global_batch_size=global_batch_size)
-      grads = tape.gradient(loss, self._variables,
-                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
-      return loss, [tf.convert_to_tensor(g) for g in grads]
-
     if unroll:
       distill = bool(distill) and self.teacher is not None
       soft = teacher_logits() if distill else no_teacher()
       kd_weight = tf.constant(self.config.kd_ratio if distill else 0.0)
       num_subnets = int(archs["active"].shape[0])
-      total_loss, summed = tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]
-      for i in range(num_subnets):
-        loss, grads = subnet_step(i, {k: v[i] for k, v in archs.items()}, soft, kd_weight)
-        total_loss, summed = total_loss + loss, [s + g for s, g in zip(summed, grads)]
     else:
       if self.teacher is None:
         soft, distill = no_teacher(), tf.constant(False)
@@ -175,13 +168,28 @@ class ProgressiveShrinkingTask:
       kd_weight = tf.where(distill, self.config.kd_ratio, 0.0)
       num_subnets = tf.shape(archs["active"])[0]
 
-      def body(i, total_loss, summed):
-        loss, grads = subnet_step(i, {k: v[i] for k, v in archs.items()}, soft, kd_weight)
-        return i + 1, total_loss + loss, [s + g for s, g in zip(summed, grads)]
+    def body(i, total_loss, summed):
+      """Forward and backward of subnet i; its loss and gradients added to the sums."""
+      seed = (None if dropout_seed is None else
+              tf.random.experimental.stateless_fold_in(dropout_seed, i))
+      with tf.GradientTape() as tape:
+        logits = self.supernet(images, training=True, arch={k: v[i] for k, v in archs.items()},
+                               dropout_seed=seed)
+        loss = tf.nn.compute_average_loss(self.loss(labels, logits, soft, kd_weight),
+                                          global_batch_size=global_batch_size)
+      grads = tape.gradient(loss, self._variables,
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      return i + 1, total_loss + loss, [s + tf.convert_to_tensor(g)
+                                        for s, g in zip(summed, grads)]
 
-      _, total_loss, summed = tf.while_loop(
-          lambda i, *_: i < num_subnets, body,
-          (tf.constant(0), tf.constant(0.0), [tf.zeros_like(v) for v in self._variables]))
+    sums = (tf.constant(0.0), [tf.zeros_like(v) for v in self._variables])
+    if unroll:
+      state = (0,) + sums
+      for _ in range(num_subnets):
+        state = body(*state)
+    else:
+      state = tf.while_loop(lambda i, *_: i < num_subnets, body, (tf.constant(0),) + sums)
+    _, total_loss, summed = state
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
       summed = context.all_reduce(tf.distribute.ReduceOp.SUM, summed)

@@ -111,9 +111,7 @@ class TaskTest(tf.test.TestCase):
     def loss_at(value):  # From the same weights and zero optimizer slots every time.
       for k, v in supernet.named_weights().items():
         v.assign(initial[k])
-      for v in task.optimizer.variables:
-        if v.dtype == tf.float32:
-          v.assign(tf.zeros_like(v))
+      task_lib.reset_optimizer_slots(task.optimizer)
       step.assign(value)
       return float(step_fn(_batch(16), archs, tf.constant(False)))
 

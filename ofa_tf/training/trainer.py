@@ -265,9 +265,7 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
       if phase.distill and not _get(teacher_ready):
         task_lib.copy_weights(supernet, teacher)
         teacher_ready.assign(True)
-      for slot in optimizer.variables:  # A fresh optimizer per phase (as the reference).
-        if slot is not optimizer.iterations and slot.dtype == tf.float32:
-          slot.assign(tf.zeros_like(slot))
+      task_lib.reset_optimizer_slots(optimizer)  # A fresh optimizer per phase.
     start_time, start_step = time.time(), _get(phase_step)
     while _get(phase_step) < total:
       step = _get(global_step)

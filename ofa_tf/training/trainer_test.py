@@ -209,9 +209,7 @@ def run(devices):
     # 5e-7, 7e-5, 3e-3 max weight difference after steps 1-3), which would hide a real bug.
     for k, v in supernet.named_weights().items():
       v.assign(reference[k])
-    for v in optimizer.variables:
-      if v.dtype == tf.float32:
-        v.assign(tf.zeros_like(v))
+    task_lib.reset_optimizer_slots(optimizer)
     r = resolution_for_step(config.seed, step, space.resolutions)
     archs = task_lib.stack_archs(space, task_lib.sample_subnets(space, phase, 0, step, r))
     losses.append(float(step_fn(next(iterator), archs, tf.constant(True))))
