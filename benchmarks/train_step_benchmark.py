@@ -6,11 +6,11 @@ All figures come from one run in one process:
   2. mean train step over random subnets, sliced / masked (target <= 0.6).
 
 A train step is forward + backward + SGD (Nesterov 0.9) update on one batch, traced once
-(`tf.function`; the supernet gets the subnet as arch tensors). Times are medians over
-`--steps` steps after warm-up, in ms.
+(`tf.function`; the supernet gets the subnet as arch tensors). Times are medians in ms over
+`--rounds` x `--steps` steps after warm-up, the runs interleaved round by round.
 
   PYTHONPATH=. python benchmarks/train_step_benchmark.py [--space=ofa_mbv3_tiny]
-      [--resolution=32] [--batch_size=32] [--steps=20]
+      [--resolution=32] [--batch_size=32] [--rounds=6] [--steps=5]
 """
 
 import os
@@ -30,7 +30,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("space", "ofa_mbv3_tiny", "Registered search space.")
 flags.DEFINE_integer("resolution", 32, "Input resolution (pixels).")
 flags.DEFINE_integer("batch_size", 32, "Batch size.")
-flags.DEFINE_integer("steps", 20, "Timed steps per measurement (after 2 warm-up steps).")
+flags.DEFINE_integer("rounds", 6, "Interleaved rounds; every run is timed in each round.")
+flags.DEFINE_integer("steps", 5, "Timed steps per run and round (after 2 warm-up steps).")
 flags.DEFINE_integer("seed", 0, "Seed of the random subnets and data.")
 
 
@@ -50,16 +51,29 @@ def _step_fn(model, variables, call):
   return step
 
 
-def _time(step, batches, args_per_step) -> float:
-  """Median ms per step; each step runs on its own batch and args (synchronized by .numpy())."""
-  for i in range(2):
-    step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
-  times = []
-  for i in range(FLAGS.steps):
-    start = time.perf_counter()
-    step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
-    times.append(1000 * (time.perf_counter() - start))
-  return statistics.median(times)
+def _measure(runs: dict, rounds: int, steps: int, seed: int) -> dict:
+  """Median ms per step of each run, timed in interleaved rounds.
+
+  `runs` maps a name to (step, batches, args_per_step). Every round times `steps` steps of each
+  run, in a shuffled order, so that slow and fast phases of the host (this VM's speed changes
+  1.7x for seconds at a time) fall on every run alike and the ratios stay comparable. Each
+  step runs on its own batch and args and is synchronized by `.numpy()`.
+  """
+  for step, batches, args_per_step in runs.values():  # Trace and warm up.
+    for i in range(2):
+      step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
+  order = list(runs)
+  times = {name: [] for name in runs}
+  rng = np.random.default_rng(seed)
+  for r in range(rounds):
+    for name in order:
+      step, batches, args_per_step = runs[name]
+      for i in range(r * steps, (r + 1) * steps):
+        start = time.perf_counter()
+        step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
+        times[name].append(1000 * (time.perf_counter() - start))
+    rng.shuffle(order)
+  return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv):
@@ -70,22 +84,23 @@ def main(argv):
   batches = [(tf.constant(rng.normal(size=(b, r, r, 3)), tf.float32),
               tf.constant(rng.integers(0, space.num_classes, b), tf.int32)) for _ in range(4)]
   largest = space.max_config()
-  subnets = [space.sample(rng) for _ in range(FLAGS.steps)]
-  results = {}
+  subnets = [space.sample(rng) for _ in range(FLAGS.rounds * FLAGS.steps)]
+  runs = {}
   for mode in ("masked", "sliced"):
     supernet = OFAMobileNetV3(space, execution_mode=mode)
     step = _step_fn(supernet, supernet.trainable_variables,
                     lambda x, arch, net=supernet: net(x, training=True, arch=arch))
-    results[f"{mode} supernet, largest"] = _time(step, batches,
-                                                 [(supernet.arch_inputs(largest),)])
-    archs = [(supernet.arch_inputs(c),) for c in subnets]
-    results[f"{mode} supernet, random subnets"] = _time(step, batches, archs)
+    runs[f"{mode} supernet, largest"] = (step, batches, [(supernet.arch_inputs(largest),)])
+    runs[f"{mode} supernet, random subnets"] = (
+        step, batches, [(supernet.arch_inputs(c),) for c in subnets])
   static = extract_subnet(OFAMobileNetV3(space), largest)
   step = _step_fn(static, static.trainable_variables, lambda x: static(x, training=True))
-  results["static extracted, largest"] = _time(step, batches, [()])
+  runs["static extracted, largest"] = (step, batches, [()])
+  results = _measure(runs, FLAGS.rounds, FLAGS.steps, FLAGS.seed)
 
   load = os.getloadavg()[0]
-  print(f"space {space.name}, resolution {r}, batch {b}, median of {FLAGS.steps} steps, "
+  print(f"space {space.name}, resolution {r}, batch {b}, median of {FLAGS.rounds} x "
+        f"{FLAGS.steps} steps in interleaved rounds, "
         f"load average {load:.2f} on {os.cpu_count()} CPUs")
   print(f"{'measurement':<36} {'ms/step':>9}")
   for name, ms in results.items():

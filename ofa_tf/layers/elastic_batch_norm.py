@@ -23,7 +23,7 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
     synchronized: compute batch statistics over all replicas of a `tf.distribute` strategy
       (the global batch), so that N replicas give the same result as one device. The
       all-reduce is a `merge_call`: call the layer outside `tf.cond` / `tf.while_loop`
-      (masked mode, unrolled subnet loop).
+      (masked mode, unrolled subnet loop). Without it, training uses the fused kernel.
 
   Call args:
     x: [B, H, W, C] float32 (masked: C = max channels; sliced: C = active channels).
@@ -88,12 +88,23 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
       gamma, beta = self.gamma, self.beta
       moving_mean, moving_var = self.moving_mean, self.moving_variance
     if training:
-      # Not the fused kernel: with tensor-valued channel counts (sliced mode) TF 2.21's CPU
-      # FusedBatchNormV3 training path corrupted the heap ("malloc_consolidate(): unaligned
-      # fastbin chunk detected", abort) after ~700 steps of the default digits preset,
-      # reproducibly at the same step; moments + batch_normalization ran it through.
-      mean, var = self._moments(x)
-      y = tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
+      if not self.synchronized:
+        # One fused kernel forward and backward, as Keras' BatchNormalization: far cheaper
+        # than moments + batch_normalization. It returns the Bessel-corrected variance; the
+        # moving variance keeps the biased one, as the unfused path and BN recalibration.
+        # Do not run one such node in parallel iterations of a tf.while_loop: TF 2.21's oneDNN
+        # CPU kernel keeps per-call sizes in the kernel object, and concurrent iterations with
+        # different channel counts corrupt the heap ("malloc_consolidate(): invalid chunk
+        # size", abort); the subnet loop of the train step runs parallel_iterations=1.
+        y, mean, var = tf.compat.v1.nn.fused_batch_norm(
+            x, gamma, beta, epsilon=self.epsilon, is_training=True)
+        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), var.dtype)
+        var = var * (count - 1.0) / count
+      else:
+        # Synchronized BN keeps the unfused form on any number of replicas, so that one
+        # device and N replicas compute the same arithmetic.
+        mean, var = self._moments(x)
+        y = tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
       m = self.momentum if momentum is None else momentum
       new_mean = moving_mean * m + mean * (1.0 - m)
       new_var = moving_var * m + var * (1.0 - m)

@@ -26,7 +26,8 @@ class ElasticDepthwiseConv2D(tf_keras.layers.Layer):
     kernel_index: int32 scalar tensor, index into the ascending `kernel_sizes`.
     active_channels: int32 scalar (sliced mode) or None.
     mode: "masked" (one K x K conv with the smaller kernel zero-padded into it: one graph for
-      every kernel size) or "sliced" (a `tf.switch_case` over the sizes, each at its own cost).
+      every kernel size) or "sliced" (a conv with the active size x size kernel, tensor-valued
+      size: each size at its own cost, one graph).
 
   Output: [B, ceil(H / s), ceil(W / s), C].
   """
@@ -55,51 +56,55 @@ class ElasticDepthwiseConv2D(tf_keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), "kernel_sizes": self.kernel_sizes, "strides": self.strides}
 
-  def kernel_for(self, size: int) -> tf.Tensor:
-    """The [size, size, C, 1] kernel of elastic kernel size `size` (transform chain)."""
+  def kernels(self) -> dict[int, tf.Tensor]:
+    """Every elastic kernel size's [size, size, C, 1] kernel, by size (one transform chain)."""
     kernel = self.kernel
-    current = self.max_kernel_size
+    out = {self.max_kernel_size: kernel}
     for big, small in zip(self.kernel_sizes[:0:-1], self.kernel_sizes[-2::-1]):
-      if current == size:
-        break
       start = (big - small) // 2
       centre = kernel[start:start + small, start:start + small]          # [s, s, C, 1]
       channels = tf.shape(centre)[2]
       flat = tf.reshape(tf.transpose(centre[..., 0], [2, 0, 1]), [channels, small * small])
       flat = tf.matmul(flat, self.transforms[(big, small)], transpose_b=True)
       kernel = tf.transpose(tf.reshape(flat, [channels, small, small]), [1, 2, 0])[..., None]
-      current = small
-    if current != size:
+      out[small] = kernel
+    return out
+
+  def kernel_for(self, size: int) -> tf.Tensor:
+    """The [size, size, C, 1] kernel of elastic kernel size `size` (transform chain)."""
+    if size not in self.kernel_sizes:
       raise ValueError(f"kernel size {size} is not one of {self.kernel_sizes}")
-    return kernel
+    return self.kernels()[size]
 
   def padded_kernels(self) -> tf.Tensor:
     """All kernel sizes zero-padded to K x K: [len(kernel_sizes), K, K, C, 1]."""
     k_max = self.max_kernel_size
+    kernels = self.kernels()
     out = []
     for k in self.kernel_sizes:
       p = (k_max - k) // 2
-      out.append(tf.pad(self.kernel_for(k), [[p, p], [p, p], [0, 0], [0, 0]]))
+      out.append(tf.pad(kernels[k], [[p, p], [p, p], [0, 0], [0, 0]]))
     return tf.stack(out)
 
   def _conv(self, x, kernel, size):
+    """Depthwise conv with symmetric size // 2 padding (`size` may be a tensor); for stride 1
+    that is TF's 'SAME' (odd sizes), which needs no separate pad op."""
+    strides = [1, self.strides, self.strides, 1]
+    if self.strides == 1:
+      return tf.nn.depthwise_conv2d(x, kernel, strides, "SAME")
     p = size // 2
     x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
-    return tf.nn.depthwise_conv2d(x, kernel, [1, self.strides, self.strides, 1], "VALID")
+    return tf.nn.depthwise_conv2d(x, kernel, strides, "VALID")
 
   def call(self, x, kernel_index, active_channels=None, mode="masked"):
+    kernel = tf.gather(self.padded_kernels(), kernel_index)              # [K, K, C, 1]
     if mode == "masked":
-      kernel = tf.gather(self.padded_kernels(), kernel_index)
       return self._conv(x, kernel, self.max_kernel_size)
-
-    def branch(size):
-      def run():
-        kernel = self.kernel_for(size)
-        if active_channels is not None:
-          kernel = kernel[:, :, :active_channels]
-        return self._conv(x, kernel, size)
-      return run
-
-    if len(self.kernel_sizes) == 1:
-      return branch(self.max_kernel_size)()
-    return tf.switch_case(kernel_index, [branch(k) for k in self.kernel_sizes])
+    # Sliced: the centre size x size of the padded kernel (and the first active channels),
+    # plain ops with tensor-valued sizes: the conv costs size^2, and no tf.switch_case, whose
+    # branch outputs and gradient bookkeeping made every block's step slower.
+    size = tf.gather(tf.constant(self.kernel_sizes, tf.int32), kernel_index)
+    start = (self.max_kernel_size - size) // 2
+    channels = -1 if active_channels is None else active_channels
+    kernel = tf.slice(kernel, tf.stack([start, start, 0, 0]), tf.stack([size, size, channels, 1]))
+    return self._conv(x, kernel, size)

@@ -9,9 +9,9 @@ graphs read the current value). Two execution modes over the same weights:
 
   * "masked": static shapes; every block and channel is computed, inactive ones masked to zero
     (inactive blocks are identity and do not update BN statistics). For XLA and TPU.
-  * "sliced": weights and activations sliced to the active sizes (tensor-valued sizes), kernel
-    sizes chosen by `tf.switch_case`, skipped blocks by `tf.cond`: compute proportional to the
-    subnet. For CPU/GPU training and search-time evaluation.
+  * "sliced": weights and activations sliced to the active sizes (tensor-valued sizes, the
+    depthwise kernel's centre included), skipped blocks by `tf.cond`: compute proportional to
+    the subnet. For CPU/GPU training and search-time evaluation.
 
 Weights are exposed with stable names by `named_weights()` (used by extraction, import of the
 released PyTorch checkpoints, and checkpoint mapping).

@@ -188,7 +188,11 @@ class ProgressiveShrinkingTask:
       for _ in range(num_subnets):
         state = body(*state)
     else:
-      state = tf.while_loop(lambda i, *_: i < num_subnets, body, (tf.constant(0),) + sums)
+      # One subnet at a time: iterations running concurrently would execute the same fused
+      # BatchNorm nodes at once with different widths, which TF's oneDNN CPU kernel does not
+      # survive (see ElasticBatchNormalization); serial is also faster on CPU (measured).
+      state = tf.while_loop(lambda i, *_: i < num_subnets, body, (tf.constant(0),) + sums,
+                            parallel_iterations=1)
     _, total_loss, summed = state
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:

@@ -28,6 +28,15 @@ def _batch(r, n=4, seed=0):
           tf.constant(rng.integers(0, 10, n), tf.int32))
 
 
+def _all_ops(graph):
+  """The ops of a FuncGraph and of every function graph it calls, recursively."""
+  ops = list(graph.get_operations())
+  for function in graph._functions.values():  # pylint: disable=protected-access
+    if hasattr(function, "graph"):
+      ops += _all_ops(function.graph)
+  return ops
+
+
 class SamplingTest(tf.test.TestCase):
 
   def test_subnets_are_a_function_of_seed_and_step(self):
@@ -98,6 +107,12 @@ class TaskTest(tf.test.TestCase):
       archs = task_lib.stack_archs(space, task_lib.sample_subnets(space, p, 0, step, r))
       step_fn(_batch(r, seed=step), archs, tf.constant(p.distill))
     self.assertEqual(task.trace_count, 1)
+    # The subnet loop runs one iteration at a time (concurrent iterations crash the fused BN
+    # kernel on CPU, see ElasticBatchNormalization).
+    loops = [op for op in _all_ops(step_fn.get_concrete_function().graph)
+             if op.type in ("While", "StatelessWhile")]
+    self.assertNotEmpty(loops)
+    self.assertEqual({op.get_attr("parallel_iterations") for op in loops}, {1})
 
   def test_dropout_masks_are_a_function_of_seed_and_step(self):
     step = tf.Variable(5, dtype=tf.int64)
