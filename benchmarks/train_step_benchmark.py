@@ -6,11 +6,12 @@ All figures come from one run in one process:
   2. mean train step over random subnets, sliced / masked (target <= 0.6).
 
 A train step is forward + backward + SGD (Nesterov 0.9) update on one batch, traced once
-(`tf.function`; the supernet gets the subnet as arch tensors). Times are medians in ms over
-`--rounds` x `--steps` steps after warm-up, the runs interleaved round by round.
+(`tf.function`; the supernet gets the subnet as arch tensors). Times in ms, after warm-up, the
+runs interleaved round by round: per step (or per random subnet) the median over `--rounds`
+rounds, then the mean over steps (subnets).
 
   PYTHONPATH=. python benchmarks/train_step_benchmark.py [--space=ofa_mbv3_tiny]
-      [--resolution=32] [--batch_size=32] [--rounds=6] [--steps=5]
+      [--resolution=32] [--batch_size=32] [--rounds=6] [--steps=5] [--subnets=12]
 """
 
 import os
@@ -31,7 +32,8 @@ flags.DEFINE_string("space", "ofa_mbv3_tiny", "Registered search space.")
 flags.DEFINE_integer("resolution", 32, "Input resolution (pixels).")
 flags.DEFINE_integer("batch_size", 32, "Batch size.")
 flags.DEFINE_integer("rounds", 6, "Interleaved rounds; every run is timed in each round.")
-flags.DEFINE_integer("steps", 5, "Timed steps per run and round (after 2 warm-up steps).")
+flags.DEFINE_integer("steps", 5, "Timed steps of the largest-subnet runs per round.")
+flags.DEFINE_integer("subnets", 12, "Random subnets; each is timed once per round.")
 flags.DEFINE_integer("seed", 0, "Seed of the random subnets and data.")
 
 
@@ -51,29 +53,32 @@ def _step_fn(model, variables, call):
   return step
 
 
-def _measure(runs: dict, rounds: int, steps: int, seed: int) -> dict:
-  """Median ms per step of each run, timed in interleaved rounds.
+def _measure(runs: dict, batches: list, rounds: int, seed: int) -> dict:
+  """Mean ms per step of each run, timed in interleaved rounds.
 
-  `runs` maps a name to (step, batches, args_per_step). Every round times `steps` steps of each
-  run, in a shuffled order, so that slow and fast phases of the host (this VM's speed changes
-  1.7x for seconds at a time) fall on every run alike and the ratios stay comparable. Each
-  step runs on its own batch and args and is synchronized by `.numpy()`.
+  `runs` maps a name to (step, args_list). Every round times one step per entry of each run's
+  `args_list` (step i on batch i mod len(batches); `.numpy()` synchronizes), the runs in a
+  shuffled order, so that slow and fast phases of the host (this VM's speed changes 1.7x for
+  seconds at a time) fall on every run alike and the ratios stay comparable. A run's figure is
+  the mean over its entries of each entry's median over the rounds: for random subnets, the
+  mean step time over the subnets.
   """
-  for step, batches, args_per_step in runs.values():  # Trace and warm up.
+  for step, args_list in runs.values():  # Trace and warm up.
     for i in range(2):
-      step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
+      step(*batches[i % len(batches)], *args_list[i % len(args_list)]).numpy()
   order = list(runs)
-  times = {name: [] for name in runs}
+  times = {name: [[] for _ in args_list] for name, (_, args_list) in runs.items()}
   rng = np.random.default_rng(seed)
-  for r in range(rounds):
-    for name in order:
-      step, batches, args_per_step = runs[name]
-      for i in range(r * steps, (r + 1) * steps):
-        start = time.perf_counter()
-        step(*batches[i % len(batches)], *args_per_step[i % len(args_per_step)]).numpy()
-        times[name].append(1000 * (time.perf_counter() - start))
+  for _ in range(rounds):
     rng.shuffle(order)
-  return {name: statistics.median(t) for name, t in times.items()}
+    for name in order:
+      step, args_list = runs[name]
+      for i, args in enumerate(args_list):
+        start = time.perf_counter()
+        step(*batches[i % len(batches)], *args).numpy()
+        times[name][i].append(1000 * (time.perf_counter() - start))
+  return {name: statistics.mean(statistics.median(t) for t in per_entry)
+          for name, per_entry in times.items()}
 
 
 def main(argv):
@@ -84,23 +89,23 @@ def main(argv):
   batches = [(tf.constant(rng.normal(size=(b, r, r, 3)), tf.float32),
               tf.constant(rng.integers(0, space.num_classes, b), tf.int32)) for _ in range(4)]
   largest = space.max_config()
-  subnets = [space.sample(rng) for _ in range(FLAGS.rounds * FLAGS.steps)]
+  subnets = [space.sample(rng) for _ in range(FLAGS.subnets)]
   runs = {}
   for mode in ("masked", "sliced"):
     supernet = OFAMobileNetV3(space, execution_mode=mode)
     step = _step_fn(supernet, supernet.trainable_variables,
                     lambda x, arch, net=supernet: net(x, training=True, arch=arch))
-    runs[f"{mode} supernet, largest"] = (step, batches, [(supernet.arch_inputs(largest),)])
+    runs[f"{mode} supernet, largest"] = (step, [(supernet.arch_inputs(largest),)] * FLAGS.steps)
     runs[f"{mode} supernet, random subnets"] = (
-        step, batches, [(supernet.arch_inputs(c),) for c in subnets])
+        step, [(supernet.arch_inputs(c),) for c in subnets])
   static = extract_subnet(OFAMobileNetV3(space), largest)
   step = _step_fn(static, static.trainable_variables, lambda x: static(x, training=True))
-  runs["static extracted, largest"] = (step, batches, [()])
-  results = _measure(runs, FLAGS.rounds, FLAGS.steps, FLAGS.seed)
+  runs["static extracted, largest"] = (step, [()] * FLAGS.steps)
+  results = _measure(runs, batches, FLAGS.rounds, FLAGS.seed)
 
   load = os.getloadavg()[0]
-  print(f"space {space.name}, resolution {r}, batch {b}, median of {FLAGS.rounds} x "
-        f"{FLAGS.steps} steps in interleaved rounds, "
+  print(f"space {space.name}, resolution {r}, batch {b}, {FLAGS.rounds} interleaved rounds "
+        f"({FLAGS.steps} steps of the largest subnet, {FLAGS.subnets} random subnets each), "
         f"load average {load:.2f} on {os.cpu_count()} CPUs")
   print(f"{'measurement':<36} {'ms/step':>9}")
   for name, ms in results.items():

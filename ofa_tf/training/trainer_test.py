@@ -135,22 +135,29 @@ class TrainerTest(tf.test.TestCase):
 
   @pytest.mark.slow
   def test_bn_recalibration_improves_shrunk_subnet(self):
-    supernet = self.result.supernet
+    # Its own run: the shared micro run (30 full steps, under one epoch) is near chance for
+    # every subnet, recalibrated or not (measured 10% -> 15%). After 120 full steps and the
+    # two-step shrinking phases, the smallest subnet measured 11% stale -> 44% recalibrated.
+    supernet = trainer.train(micro_config(full_steps=120), os.path.join(self.root, "bn"),
+                             overwrite=True).supernet
     data = load_dataset("digits")
     space = supernet.space
     config = space.min_config(min(space.resolutions))
     before = evaluation.bn_statistics(supernet)
-    top1_stale, _ = evaluation.evaluate_subnet(supernet, config, data, "validation", 135)
+    top1_stale, loss_stale = evaluation.evaluate_subnet(supernet, config, data, "validation",
+                                                        135)
     evaluation.recalibrate_bn(supernet, config, data, num_images=256, batch_size=64)
     after = evaluation.bn_statistics(supernet)
-    top1_recalibrated, _ = evaluation.evaluate_subnet(supernet, config, data, "validation", 135)
+    top1_recalibrated, loss_recalibrated = evaluation.evaluate_subnet(
+        supernet, config, data, "validation", 135)
     evaluation.restore_bn_statistics(supernet, before)
     changed = [k for k in before if not np.allclose(before[k], after[k])]
     self.assertIn("block1.expand_bn.moving_mean", changed)
     # Blocks the subnet skips (depth 2 of 4) keep their statistics.
     self.assertAllEqual(before["block4.expand_bn.moving_mean"],
                         after["block4.expand_bn.moving_mean"])
-    self.assertGreater(top1_recalibrated, top1_stale + 0.05)
+    self.assertGreater(top1_recalibrated, top1_stale + 0.2)
+    self.assertLess(loss_recalibrated, loss_stale - 0.3)
 
 
 class SmokePresetTest(tf.test.TestCase):
