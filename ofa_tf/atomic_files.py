@@ -1,12 +1,13 @@
 """Atomic file writes: a reader sees the old file or the new one, never a partial one.
 
-Every result file of ofa-tf (work-directory JSON, latency tables, search outputs) is written
-through `write_bytes`: a temporary file in the destination's directory, flushed to disk, then
+Every result file of ofa-tf (work-directory JSON, latency tables, search outputs, plots) is
+written through `write_bytes`: a temporary file in the destination's directory, flushed to disk, then
 `os.replace`. The file gets the usual permissions (0666 minus the umask), not `mkstemp`'s 0600.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -47,3 +48,15 @@ def write_text(path: str, text: str, overwrite: bool = True) -> None:
 def write_json(path: str, data: Any, overwrite: bool = True) -> None:
   """`write_text` of `data` as indented JSON with a final newline."""
   write_text(path, json.dumps(data, indent=1) + "\n", overwrite)
+
+
+def write_png(path: str, figure, overwrite: bool = True) -> None:
+  """`write_bytes` of a matplotlib `Figure` laid out (`tight_layout`) and rendered as PNG.
+
+  Raises:
+    FileExistsError: `path` exists and `overwrite` is False (nothing is written).
+  """
+  buffer = io.BytesIO()
+  figure.tight_layout()
+  figure.savefig(buffer, format="png")
+  write_bytes(path, buffer.getvalue(), overwrite)

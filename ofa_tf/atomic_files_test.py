@@ -5,6 +5,7 @@ import os
 import stat
 from unittest import mock
 
+from matplotlib.figure import Figure
 import tensorflow as tf
 
 from ofa_tf import atomic_files
@@ -33,6 +34,16 @@ class AtomicFilesTest(tf.test.TestCase):
         atomic_files.write_text(path, "new")
     self.assertEqual(open(path).read(), "old")
     self.assertEqual(os.listdir(os.path.dirname(path)), ["b.txt"])
+
+  def test_png_of_a_figure(self):
+    path = os.path.join(self.get_temp_dir(), "plot.png")
+    figure = Figure(figsize=(2, 1), dpi=50)
+    figure.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    atomic_files.write_png(path, figure)
+    with open(path, "rb") as f:
+      self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+    with self.assertRaisesRegex(FileExistsError, "exists"):
+      atomic_files.write_png(path, figure, overwrite=False)
 
 
 if __name__ == "__main__":

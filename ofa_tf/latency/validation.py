@@ -9,7 +9,6 @@ Zhang et al., MobiSys 2021).
 """
 
 import dataclasses
-import io
 import multiprocessing
 import os
 import tempfile
@@ -223,7 +222,4 @@ def plot_report(report: Dict[str, object], path: str, title: str = "") -> None:
   ax.set_title(title or f"{len(rows)} random subnets")
   ax.grid(True, alpha=0.3)
   ax.legend(loc="upper left", fontsize=8)
-  fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png")
-  atomic_files.write_bytes(path, buffer.getvalue())
+  atomic_files.write_png(path, fig)

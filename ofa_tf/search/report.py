@@ -7,16 +7,15 @@ subnets highlighted.
 
 from __future__ import annotations
 
-import io
 from typing import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ofa_tf import atomic_files
 from ofa_tf.search.constraints import Metrics, parse_metric_key
 from ofa_tf.search.evolution import AccuracyFn, Candidate
-from ofa_tf.search.files import atomic_write_bytes
 
 _UNITS = {"macs": ("MMACs", 1e-6), "params": ("M params", 1e-6),
           "int8_size_bytes": ("int8 size, MB", 1e-6), "latency_ms": ("latency, ms", 1.0)}
@@ -85,7 +84,4 @@ def plot_front(path: str, key: str, front: Sequence[Candidate], chosen: Sequence
   ax.set_title(title)
   ax.grid(True, alpha=0.3)
   ax.legend(loc="lower right", fontsize=8)
-  fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png")
-  atomic_write_bytes(path, buffer.getvalue(), overwrite)
+  atomic_files.write_png(path, fig, overwrite)
