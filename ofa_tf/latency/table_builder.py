@@ -204,9 +204,8 @@ def build_table(config: TableBuildConfig, runner=None,
     def report(done, total, elapsed, start=start, keys=keys):
       if progress:  # Counted in timings: passes x layers over the whole build.
         finished, everything = start * passes + done, len(todo) * passes
-        rate = (time.perf_counter() - t1) / finished
-        progress(Progress(finished, everything, time.perf_counter() - t1,
-                          rate * (everything - finished),
+        spent = time.perf_counter() - t1
+        progress(Progress(finished, everything, spent, spent / finished * (everything - finished),
                           f"layers {start + 1}-{start + len(keys)} of {len(todo)}", "measure"))
 
     paths = [_model_path(cache, k, config.device) for k in keys]

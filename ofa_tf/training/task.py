@@ -147,9 +147,9 @@ class ProgressiveShrinkingTask:
     def no_teacher():
       return tf.zeros([tf.shape(images)[0], self.supernet.space.num_classes])
 
+    context = tf.distribute.get_replica_context()
     dropout_seed = None
     if self.step_counter is not None:
-      context = tf.distribute.get_replica_context()
       replica = 0 if context is None else context.replica_id_in_sync_group
       dropout_seed = tf.random.experimental.stateless_fold_in(
           tf.stack([tf.constant(self.config.seed, tf.int64),
@@ -194,7 +194,6 @@ class ProgressiveShrinkingTask:
       state = tf.while_loop(lambda i, *_: i < num_subnets, body, (tf.constant(0),) + sums,
                             parallel_iterations=1)
     _, total_loss, summed = state
-    context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
       summed = context.all_reduce(tf.distribute.ReduceOp.SUM, summed)
     wd = self.config.weight_decay
