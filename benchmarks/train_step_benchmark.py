@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from ofa_tf.networks import OFAMobileNetV3, extract_subnet
+from ofa_tf.networks import Supernet, build_supernet, extract_subnet
 from ofa_tf.search_space import get_space
 
 FLAGS = flags.FLAGS
@@ -92,13 +92,13 @@ def main(argv):
   subnets = [space.sample(rng) for _ in range(FLAGS.subnets)]
   runs = {}
   for mode in ("masked", "sliced"):
-    supernet = OFAMobileNetV3(space, execution_mode=mode)
+    supernet = build_supernet(space, execution_mode=mode)
     step = _step_fn(supernet, supernet.trainable_variables,
                     lambda x, arch, net=supernet: net(x, training=True, arch=arch))
     runs[f"{mode} supernet, largest"] = (step, [(supernet.arch_inputs(largest),)] * FLAGS.steps)
     runs[f"{mode} supernet, random subnets"] = (
         step, [(supernet.arch_inputs(c),) for c in subnets])
-  static = extract_subnet(OFAMobileNetV3(space), largest)
+  static = extract_subnet(build_supernet(space), largest)
   step = _step_fn(static, static.trainable_variables, lambda x: static(x, training=True))
   runs["static extracted, largest"] = (step, [()] * FLAGS.steps)
   results = _measure(runs, batches, FLAGS.rounds, FLAGS.seed)

@@ -7,7 +7,7 @@ resolution of the space on the validation split (never the test split), and appe
   bazel run //trainers:build_accuracy_dataset -- --workdir=/tmp/ofa --num_subnets=200
 
 Depends on `ofa_tf.training.evaluation.make_subnet_evaluator(workdir)`, which returns an
-evaluator with a `space` attribute (the supernet's `MobileNetV3Space`) that is called as
+evaluator with a `space` attribute (the supernet's search space) that is called as
 `evaluator(config) -> (top1 fraction, loss)`.
 """
 

@@ -59,7 +59,7 @@ def load_subnet_config(subnet: Union[str, SubnetConfig], space) -> SubnetConfig:
 
   Args:
     subnet: a `SubnetConfig`, its JSON text, or the path of a JSON file.
-    space: the `MobileNetV3Space` of the work directory.
+    space: the search space of the work directory.
 
   Returns:
     The validated `SubnetConfig`.
@@ -132,7 +132,7 @@ def extract_recalibrated(supernet, config: SubnetConfig, data,
   on the extracted model (same statistics; the supernet is left unchanged).
 
   Args:
-    supernet: a trained `OFAMobileNetV3` (`workdir.load_supernet`).
+    supernet: a trained supernet (`workdir.load_supernet`).
     config: the subnet (a `SubnetConfig`, its JSON or a JSON path), validated against
       `supernet.space`.
     data: an `ImageClassificationData` (calibration images at `config.r`).

@@ -9,7 +9,7 @@ import tf_keras
 from ofa_tf.data import load_dataset
 from ofa_tf.export import targets
 from ofa_tf.export import tflite_graph
-from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.networks import extract_subnet
 from ofa_tf.search_space import get_space
 from ofa_tf.training import workdir as workdir_lib
@@ -74,7 +74,7 @@ class SupernetExportTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.space = get_space("ofa_mbv3_tiny")
-    cls.supernet = OFAMobileNetV3(cls.space)
+    cls.supernet = build_supernet(cls.space)
     for v in cls.supernet.named_weights().values():
       v.assign(v + tf.random.normal(v.shape, stddev=0.05, seed=1))
     cls.data = load_dataset("digits")

@@ -1,7 +1,7 @@
-"""Import of the released OFA-MobileNetV3 PyTorch supernets into `OFAMobileNetV3`.
+"""Import of the released OFA-MobileNetV3 PyTorch supernets into supernet.
 
 Every canonical tensor of the checkpoint (`ofa_state_dict`) maps to exactly one weight of
-`OFAMobileNetV3.named_weights()`:
+`Supernet.named_weights()`:
 
   first_conv.conv.weight                       -> stem_conv.kernel            conv
   first_conv.bn.{weight,bias,running_mean,running_var}
@@ -31,7 +31,7 @@ import numpy as np
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 
 _BN_NAMES = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
              "running_var": "moving_variance"}
@@ -94,7 +94,7 @@ def to_keras_layout(array: np.ndarray, layout: str) -> np.ndarray:
   return array
 
 
-def keras_weights(state: dict[str, np.ndarray], supernet: OFAMobileNetV3
+def keras_weights(state: dict[str, np.ndarray], supernet: Supernet
                   ) -> dict[str, np.ndarray]:
   """Maps a normalized state dict onto `supernet.named_weights()`, checking everything.
 
@@ -135,7 +135,7 @@ def keras_weights(state: dict[str, np.ndarray], supernet: OFAMobileNetV3
   return out
 
 
-def assign_state_dict(supernet: OFAMobileNetV3, state: dict[str, np.ndarray]) -> None:
+def assign_state_dict(supernet: Supernet, state: dict[str, np.ndarray]) -> None:
   """Assigns a normalized state dict to `supernet` (all checks first, then all writes)."""
   weights = keras_weights(state, supernet)
   targets = supernet.named_weights()
@@ -144,7 +144,7 @@ def assign_state_dict(supernet: OFAMobileNetV3, state: dict[str, np.ndarray]) ->
 
 
 def load_ofa_pytorch_checkpoint(path: str, arch_name: str, *,
-                                execution_mode: str = "sliced") -> OFAMobileNetV3:
+                                execution_mode: str = "sliced") -> Supernet:
   """Builds the Keras supernet of `arch_name` with the weights of a PyTorch OFA checkpoint.
 
   PyTorch is not needed (the file is read by `ofa_tf.interop.torch_checkpoint`).
@@ -156,7 +156,7 @@ def load_ofa_pytorch_checkpoint(path: str, arch_name: str, *,
     execution_mode: the supernet's default mode ("sliced" or "masked").
 
   Returns:
-    An `OFAMobileNetV3` over `ss.get_space(...)` of the architecture, every weight
+    An supernet over `ss.get_space(...)` of the architecture, every weight
     (including BN moving statistics and kernel transformation matrices) from the file.
 
   Raises:
@@ -167,7 +167,7 @@ def load_ofa_pytorch_checkpoint(path: str, arch_name: str, *,
   """
   state = ofa_state_dict.load_state_dict(path)
   space = ofa_state_dict.check_state_dict(state, arch_name, source=path)
-  supernet = OFAMobileNetV3(space, execution_mode=execution_mode)
+  supernet = build_supernet(space, execution_mode=execution_mode)
   assign_state_dict(supernet, state)
   return supernet
 

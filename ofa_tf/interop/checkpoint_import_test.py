@@ -10,7 +10,7 @@ from ofa_tf import search_space as ss
 from ofa_tf.interop import checkpoint_import as ci
 from ofa_tf.interop import ofa_state_dict as osd
 from ofa_tf.interop import oracle
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 
 REFERENCE = "../shared/reference"
 SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")
@@ -23,7 +23,7 @@ class MappingTest(tf.test.TestCase):
   def test_every_tensor_maps_one_to_one_onto_the_supernet(self):
     for arch, space_name in osd.ARCHITECTURES.items():
       space = ss.get_space(space_name)
-      supernet = OFAMobileNetV3(space)
+      supernet = build_supernet(space)
       targets = supernet.named_weights()
       shapes = osd.expected_shapes(space)
       names = {}
@@ -47,7 +47,7 @@ class MappingTest(tf.test.TestCase):
 
   def test_assignment_is_all_or_nothing(self):
     space = ss.get_space("ofa_mbv3_w1.0")
-    supernet = OFAMobileNetV3(space)
+    supernet = build_supernet(space)
     before = supernet.named_weights()["stem_conv.kernel"].numpy()
     state = {k: np.ones(s, np.float32) for k, s in osd.expected_shapes(space).items()}
     state["blocks.3.conv.depth_conv.conv.weight"] = np.ones((5, 1, 7, 7), np.float32)
@@ -119,7 +119,7 @@ class OracleTest(tf.test.TestCase):
     self._check(oracle.verify_cases(self.supernet, CASES), 14)
 
   def test_cases_of_another_architecture_are_refused(self):
-    supernet = OFAMobileNetV3(ss.get_space("ofa_mbv3_w1.2"))
+    supernet = build_supernet(ss.get_space("ofa_mbv3_w1.2"))
     with self.assertRaisesRegex(ValueError, "was recorded for 'ofa_mbv3_d234_e346_k357_w1.0'"):
       oracle.verify_cases(supernet, CASES)
 

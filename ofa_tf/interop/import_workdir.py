@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.training import workdir as workdir_lib
 
 IMPORT_FILE = "imported_from.json"
@@ -30,7 +30,7 @@ def sha256(path: str) -> str:
   return digest.hexdigest()
 
 
-def write_workdir(output: str, supernet: OFAMobileNetV3, info: dict[str, Any], *,
+def write_workdir(output: str, supernet: Supernet, info: dict[str, Any], *,
                   overwrite: bool = False) -> str:
   """Writes `supernet` as work directory `output`.
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 
 TOLERANCE = 1e-3  # Max |logit difference| of a faithful port (reference README).
 BN_MODES = ("eval", "train")
@@ -72,7 +72,7 @@ def load_cases(path: str) -> tuple[dict, dict[str, np.ndarray]]:
   return spec, arrays
 
 
-def verify_cases(supernet: OFAMobileNetV3, path: str, *, mode: str | None = None
+def verify_cases(supernet: Supernet, path: str, *, mode: str | None = None
                  ) -> list[CaseResult]:
   """Runs every case of cases file `path` on `supernet` and compares the logits.
 

@@ -10,7 +10,7 @@ A `ZeroLayer` conv with an identity shortcut (an identity block) is dropped.
 
 Two families occur (reference `MobileNetV3` and `ProxylessNASNets`, told apart by the
 top-level `name`): the MobileNetV3 nets become a `NetworkSpec` built by
-`ofa_tf.networks.static_mobilenet_v3`; the ProxylessNAS nets (`cpu_*`, `1080ti_*`, `v100_*`,
+`ofa_tf.networks.static_network`; the ProxylessNAS nets (`cpu_*`, `1080ti_*`, `v100_*`,
 `tx2_*`) a `ProxylessNetworkSpec` built by `ofa_tf.networks.static_proxyless`. Blocks are
 numbered 0, 1, ... in file order (layer names `block{i}_...`).
 
@@ -29,7 +29,7 @@ from typing import Any, Union
 import tf_keras
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks import static_mobilenet_v3, static_proxyless
+from ofa_tf.networks import static_network, static_proxyless
 from ofa_tf.networks.static_proxyless import ProxylessNetworkSpec
 
 MOBILENET_V3 = "mobilenet_v3"
@@ -246,7 +246,7 @@ def build_model(net: ZooNet, *, batch_size: int | None = None) -> tf_keras.Model
   name = "".join(c if c.isalnum() else "_" for c in net.name) or "zoo_net"
   if net.family == PROXYLESS:
     return static_proxyless.build_static_model(net.spec, batch_size=batch_size, name=name)
-  return static_mobilenet_v3.build_static_model(net.spec, batch_size=batch_size, name=name)
+  return static_network.build_static_model(net.spec, batch_size=batch_size, name=name)
 
 
 def _structure(block: ss.BlockSpec) -> tuple:

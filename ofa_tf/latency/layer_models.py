@@ -21,7 +21,7 @@ import tensorflow as tf
 import tf_keras
 
 from ofa_tf.latency.network_layers import LayerSpec
-from ofa_tf.networks import static_mobilenet_v3 as smv
+from ofa_tf.networks import static_network as smv
 from ofa_tf.search_space import NetworkSpec
 
 layers = tf_keras.layers

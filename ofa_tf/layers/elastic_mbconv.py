@@ -26,13 +26,17 @@ def hard_sigmoid(x: tf.Tensor) -> tf.Tensor:
   return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
 
 
-def apply_activation(x: tf.Tensor, kind: str) -> tf.Tensor:
-  """"relu" or "hswish" (x * relu6(x + 3) / 6, reference `Hswish`)."""
+def apply_activation(x: tf.Tensor, kind: str | None) -> tf.Tensor:
+  """"relu", "relu6", "hswish" (x * relu6(x + 3) / 6, reference `Hswish`) or None (identity)."""
+  if kind is None:
+    return x
   if kind == "relu":
     return tf.nn.relu(x)
+  if kind == "relu6":
+    return tf.nn.relu6(x)
   if kind == "hswish":
     return x * hard_sigmoid(x)
-  raise ValueError(f"unknown activation {kind!r}; expected 'relu' or 'hswish'")
+  raise ValueError(f"unknown activation {kind!r}; expected 'relu', 'relu6' or 'hswish'")
 
 
 def pointwise(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -49,7 +53,7 @@ class ElasticMBConv(tf_keras.layers.Layer):
       `has_expand` is False).
     kernel_sizes: elastic depthwise kernel sizes.
     stride: depthwise stride.
-    activation: "relu" or "hswish".
+    activation: "relu", "relu6" or "hswish".
     max_se_channels: SE hidden channels at the largest width; 0 = no SE.
     has_expand: whether there is a 1x1 expand conv (expand ratio != 1).
     bn_epsilon, bn_momentum, synchronized_bn: see `ElasticBatchNormalization`.

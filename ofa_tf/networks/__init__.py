@@ -1,6 +1,10 @@
-"""Supernets (elastic) and static subnet builders."""
+"""Supernets (elastic) of every registered family, the static builder, subnet extraction."""
 
 from ofa_tf.networks.extract import extract_subnet
-from ofa_tf.networks.ofa_mobilenet_v3 import MODES, OFAMobileNetV3, encode_arch
+from ofa_tf.networks.ofa_mbconv import MODES, OFAMBConvNet, encode_arch
+from ofa_tf.networks.registry import Supernet, build_supernet, register_supernet
 from ofa_tf.networks.reorganize import reorganize_channels
-from ofa_tf.networks.static_mobilenet_v3 import build_static_model
+from ofa_tf.networks.static_network import build_static_model
+
+register_supernet("mobilenet_v3", OFAMBConvNet)
+register_supernet("proxyless", OFAMBConvNet)

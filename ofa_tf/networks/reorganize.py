@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ofa_tf.layers.elastic_mbconv import ElasticMBConv
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
+from ofa_tf.networks.registry import Supernet
 
 
 def band_permutation(importance: np.ndarray, edges: Sequence[int]) -> np.ndarray:
@@ -72,7 +72,7 @@ def reorganize_block(block: ElasticMBConv, mid_edges: Sequence[int],
   _permute(block.project_kernel, perm, 2)
 
 
-def reorganize_channels(supernet: OFAMobileNetV3, trained_expand_ratios: Sequence[float]) -> None:
+def reorganize_channels(supernet: Supernet, trained_expand_ratios: Sequence[float]) -> None:
   """Sorts middle channels of every elastic block by importance, within nested bands.
 
   Args:

@@ -4,8 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3
-from ofa_tf.networks.ofa_mobilenet_v3_test import randomize
+from ofa_tf.networks import Supernet, build_supernet
+from ofa_tf.networks.ofa_mbconv_test import randomize
 from ofa_tf.networks.reorganize import band_permutation, reorganize_channels
 
 
@@ -22,7 +22,7 @@ class ReorganizeTest(tf.test.TestCase):
 
   def test_keeps_trained_subnets_and_sorts_importance(self):
     space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
-    supernet = OFAMobileNetV3(space)
+    supernet = build_supernet(space)
     randomize(supernet, seed=4)
     x = tf.random.stateless_normal((2, 32, 32, 3), seed=(5, 6))
     largest = space.max_config(32)
@@ -50,7 +50,7 @@ class ReorganizeTest(tf.test.TestCase):
         self.assertTrue(np.all(np.diff(se_importance[se_edge:]) <= 0))
 
   def test_rejects_ratios_outside_the_space(self):
-    supernet = OFAMobileNetV3(ss.get_space("ofa_mbv3_tiny"))
+    supernet = build_supernet(ss.get_space("ofa_mbv3_tiny"))
     with self.assertRaisesRegex(ValueError, "trained_expand_ratios"):
       reorganize_channels(supernet, (5,))
 

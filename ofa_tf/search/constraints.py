@@ -22,7 +22,7 @@ import numpy as np
 
 from ofa_tf.search.efficiency import EfficiencyTables
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
 
 LatencyFn = Callable[[Sequence[SubnetConfig]], np.ndarray]
 LatencyFactory = Callable[[str], LatencyFn]
@@ -122,7 +122,7 @@ class Metrics:
     tables: precomputed `EfficiencyTables` of `space` (built when None).
   """
 
-  def __init__(self, space: MobileNetV3Space, latency_factory: LatencyFactory | None = None,
+  def __init__(self, space: SearchSpace, latency_factory: LatencyFactory | None = None,
                tables: EfficiencyTables | None = None):
     self.space = space
     self.codec = GeneCodec(space)

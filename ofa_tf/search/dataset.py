@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ofa_tf.search.files import read_json, write_json
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
 
 EvaluateFn = Callable[[SubnetConfig], tuple[float, float]]
 DATASET_FILE = "accuracy_dataset.jsonl"
@@ -85,7 +85,7 @@ class Progress:
   row: Row
 
 
-def subnet_sequence(space: MobileNetV3Space, num_subnets: int, seed: int,
+def subnet_sequence(space: SearchSpace, num_subnets: int, seed: int,
                     resolutions: Sequence[int] | None = None) -> list[SubnetConfig]:
   """The deterministic list of configs to measure: subnet i at each resolution, in order.
 
@@ -110,9 +110,9 @@ def space_path(path: str) -> str:
   return path + ".space.json"
 
 
-def read_space(path: str) -> MobileNetV3Space:
+def read_space(path: str) -> SearchSpace:
   """The space of dataset file `path` (from `space_path(path)`)."""
-  return MobileNetV3Space.from_dict(read_json(space_path(path)))
+  return space_from_dict(read_json(space_path(path)))
 
 
 def read_rows(path: str) -> list[Row]:
@@ -133,7 +133,7 @@ def _truncate_torn_line(path: str) -> None:
       f.truncate(end)
 
 
-def build_accuracy_dataset(space: MobileNetV3Space, evaluate_fn: EvaluateFn, path: str, *,
+def build_accuracy_dataset(space: SearchSpace, evaluate_fn: EvaluateFn, path: str, *,
                            num_subnets: int, seed: int,
                            resolutions: Sequence[int] | None = None,
                            progress_fn: Callable[[Progress], None] | None = None,

@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import MobileNetV3Space, block_macs, block_params, count_macs
-from ofa_tf.search_space import count_params, network_spec
+from ofa_tf.search_space import SearchSpace, block_macs, block_params, count_macs, count_params
 
 INT8_OVERHEAD_BYTES = 16 * 1024
 
@@ -35,7 +34,7 @@ class EfficiencyTables:
     int8_overhead_bytes: fixed part of the int8 model size estimate (see module docstring).
   """
 
-  def __init__(self, space: MobileNetV3Space, int8_overhead_bytes: int = INT8_OVERHEAD_BYTES):
+  def __init__(self, space: SearchSpace, int8_overhead_bytes: int = INT8_OVERHEAD_BYTES):
     self.space = space
     self.codec = GeneCodec(space)
     self.int8_overhead_bytes = int(int8_overhead_bytes)
@@ -51,7 +50,7 @@ class EfficiencyTables:
       for ki, k in enumerate(space.kernel_sizes):
         for ei, e in enumerate(space.expand_ratios):
           config = largest.replace(ks=(k,) * b, e=(e,) * b, r=r)
-          spec = network_spec(space, config)
+          spec = space.network_spec(config)
           for block in spec.blocks[1:]:
             self.block_macs[ri, block.index - 1, ki, ei] = block_macs(block)
             if ri == 0:
@@ -66,14 +65,14 @@ class EfficiencyTables:
   def macs(self, genes: np.ndarray) -> np.ndarray:
     """Multiply-accumulates per image of each subnet, int64 [N] (== `space.macs`)."""
     codec = self.codec
-    ks, e, r = genes[:, codec.ks_cols], genes[:, codec.e_cols], genes[:, codec.r_col]
+    ks, e, r = genes[:, codec.cols('ks')], genes[:, codec.cols('e')], genes[:, codec.r_col]
     per_block = self.block_macs[r[:, None], self._blocks[None, :], ks, e]
     return self.base_macs[r] + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
 
   def params(self, genes: np.ndarray) -> np.ndarray:
     """Parameter count of each subnet, int64 [N] (== `space.params`)."""
     codec = self.codec
-    ks, e = genes[:, codec.ks_cols], genes[:, codec.e_cols]
+    ks, e = genes[:, codec.cols('ks')], genes[:, codec.cols('e')]
     per_block = self.block_params[self._blocks[None, :], ks, e]
     return self.base_params + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
 

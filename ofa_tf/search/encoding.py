@@ -1,14 +1,16 @@
 """One-hot architecture encoding of the accuracy predictor (Cai et al., ICLR 2020, Sec. 3.4).
 
-Layout (reference `MobileNetArchEncoder`), for B elastic blocks, kernel choices K, expand
-choices E and resolutions R of a space:
+Layout, generic over a family's declared elastic dimensions (`space.elastic_dims()`): the
+resolution one-hot first, then, for every dimension except the depth one, one one-hot per
+entry over that entry's choices, in declaration order. Entries of blocks a short stage skips
+are all zeros (that is how depth is encoded). For OFA-MobileNetV3 (reference
+`MobileNetArchEncoder`, B = 20 blocks, |K| = |E| = 3, |R| = 25):
 
-  [0, B*|K|)                      kernel one-hot of block b at b*|K| + index(ks[b])
-  [B*|K|, B*(|K|+|E|))            expand one-hot of block b at B*|K| + b*|E| + index(e[b])
-  [B*(|K|+|E|), ... + |R|)        resolution one-hot
+  [0, |R|)                           resolution one-hot
+  [|R|, |R| + B*|K|)                 kernel one-hot of block b at |R| + b*|K| + index(ks[b])
+  [|R| + B*|K|, |R| + B*(|K|+|E|))   expand one-hot of block b
 
-Blocks that a short stage skips are all zeros. For OFA-MobileNetV3 (B = 20, |K| = |E| = 3,
-|R| = 25) this is 120 + 25 = 145 dims.
+that is 25 + 120 = 145 dims.
 """
 
 from __future__ import annotations
@@ -18,27 +20,38 @@ from typing import Sequence
 import numpy as np
 
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.search_space import SearchSpace, SubnetConfig
 
 
 class ArchEncoder:
   """Batched one-hot encoder of a space's subnets.
 
   Args:
-    space: the search space.
+    space: the search space (any registered family).
   """
 
-  def __init__(self, space: MobileNetV3Space):
+  def __init__(self, space: SearchSpace):
     self.space = space
-    self.codec = GeneCodec(space)
-    b = space.num_blocks
-    nk, ne, nr = len(space.kernel_sizes), len(space.expand_ratios), len(space.resolutions)
+    self.codec = codec = GeneCodec(space)
+    # For every encoded gene column: its feature offset and whether a block mask applies.
+    offsets, columns, blocks = [], [], []
     self.resolution_offset = 0
-    self.kernel_offset = nr
-    self.expand_offset = nr + b * nk
-    self.dim = nr + b * (nk + ne)
-    self._k_base = self.kernel_offset + np.arange(b, dtype=np.int64) * nk
-    self._e_base = self.expand_offset + np.arange(b, dtype=np.int64) * ne
+    self.dim_offsets = {}  # {dimension: feature offset of its first entry}
+    offset = len(space.resolutions)
+    for d in space.elastic_dims():
+      if d.depth:
+        continue
+      self.dim_offsets[d.name] = offset
+      cols = codec.dim_cols[d.name]
+      for i, entry in enumerate(d.choices):
+        offsets.append(offset)
+        columns.append(cols.start + i)
+        blocks.append(i if d.scope == "block" else -1)
+        offset += len(entry)
+    self.dim = offset
+    self._offsets = np.array(offsets, np.int64)
+    self._columns = np.array(columns, np.int64)
+    self._blocks = np.array(blocks, np.int64)
 
   def encode(self, configs: Sequence[SubnetConfig]) -> np.ndarray:
     """float32 [N, dim] features of `configs` (validated against the space)."""
@@ -46,12 +59,13 @@ class ArchEncoder:
 
   def encode_genes(self, genes: np.ndarray) -> np.ndarray:
     """float32 [N, dim] features of int64 gene arrays [N, num_genes] (see `genes`)."""
-    codec = self.codec
     n = len(genes)
     features = np.zeros((n, self.dim), np.float32)
-    active = codec.active_mask(genes)
-    rows, blocks = np.nonzero(active)
-    features[rows, self._k_base[blocks] + genes[rows, blocks]] = 1.0
-    features[rows, self._e_base[blocks] + genes[rows, codec.num_blocks + blocks]] = 1.0
-    features[np.arange(n), self.resolution_offset + genes[:, codec.r_col]] = 1.0
+    mask = self.codec.active_mask(genes)  # [N, B]
+    on = np.ones((n, len(self._columns)), bool)
+    in_block = self._blocks >= 0
+    on[:, in_block] = mask[:, self._blocks[in_block]]
+    rows, k = np.nonzero(on)
+    features[rows, self._offsets[k] + genes[rows, self._columns[k]]] = 1.0
+    features[np.arange(n), genes[:, self.codec.r_col]] = 1.0
     return features

@@ -41,7 +41,7 @@ class ArchEncoderTest(tf.test.TestCase):
     configs = [space.sample(rng) for _ in range(50)]
     features = encoder.encode(configs)
     for config, row in zip(configs, features):
-      active = len(config.active_blocks(space))
+      active = len(space.active_blocks(config))
       self.assertEqual(row[25:85].sum(), active)    # One kernel bit per active block.
       self.assertEqual(row[85:145].sum(), active)   # One expand bit per active block.
       self.assertEqual(row[space.resolutions.index(config.r)], 1.0)
@@ -55,7 +55,7 @@ class ArchEncoderTest(tf.test.TestCase):
     batched = encoder.encode(configs)
     single = np.concatenate([encoder.encode([c]) for c in configs])
     self.assertAllEqual(batched, single)
-    canonical = encoder.encode([c.canonical(space) for c in configs])
+    canonical = encoder.encode([space.canonical(c) for c in configs])
     self.assertAllEqual(batched, canonical)
 
 

@@ -1,18 +1,22 @@
 """Subnet configs as integer gene arrays, for batched search operations.
 
-A population of N subnets of a `MobileNetV3Space` is an int64 array `genes` of shape
-[N, 2 * B + S + 1] holding choice *indices* (not values):
+A population of N subnets of a space is an int64 array `genes` of shape [N, G + 1] holding
+choice *indices* (not values): one column per entry of each elastic dimension, in the order
+the family declares them (`space.elastic_dims()`), then the resolution index. For
+OFA-MobileNetV3 (dimensions ks, e per block, d per stage) that is
 
-  columns [0, B)          kernel size index of each elastic block (into `space.kernel_sizes`)
-  columns [B, 2B)         expand ratio index of each elastic block (into `space.expand_ratios`)
-  columns [2B, 2B + S)    depth index of each stage (into `space.depths`)
+  columns [0, B)          kernel size index of each elastic block
+  columns [B, 2B)         expand ratio index of each elastic block
+  columns [2B, 2B + S)    depth index of each stage
   column  2B + S          resolution index (into `space.resolutions`)
 
-with B = `space.num_blocks` and S = `space.num_stages`. Sampling, mutation and crossover
-act on whole arrays at once and always produce valid configs (every gene stays inside its
-choice list), following the reference evolution finder (Cai et al., ICLR 2020, Sec. 3.4):
-mutation resamples each block/stage gene with probability `mutate_prob` and the resolution
-with `resolution_mutate_prob`; crossover takes every gene from either parent with p = 0.5.
+with B elastic blocks and S stages. Nothing here knows a family: the columns, their choice
+counts, the active-block mask and the canonical form all come from the family's declared
+dimensions. Sampling, mutation and crossover act on whole arrays at once and always produce
+valid configs (every gene stays inside its choice list), following the reference evolution
+finder (Cai et al., ICLR 2020, Sec. 3.4): mutation resamples each gene with probability
+`mutate_prob` and the resolution with `resolution_mutate_prob`; crossover takes every gene
+from either parent with p = 0.5.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.search_space import SearchSpace, SubnetConfig
 
 
 class GeneCodec:
@@ -31,24 +35,39 @@ class GeneCodec:
     space: the search space.
   """
 
-  def __init__(self, space: MobileNetV3Space):
+  def __init__(self, space: SearchSpace):
     self.space = space
-    b, s = space.num_blocks, space.num_stages
-    self.num_blocks, self.num_stages = b, s
-    self.ks_cols = slice(0, b)
-    self.e_cols = slice(b, 2 * b)
-    self.d_cols = slice(2 * b, 2 * b + s)
-    self.r_col = 2 * b + s
-    self.num_genes = 2 * b + s + 1
-    self.num_choices = np.array([len(space.kernel_sizes)] * b + [len(space.expand_ratios)] * b +
-                                [len(space.depths)] * s + [len(space.resolutions)], np.int64)
-    self._ks = np.array(space.kernel_sizes, np.int64)
-    self._e = np.array(space.expand_ratios, np.float64)
-    self._d = np.array(space.depths, np.int64)
-    self._r = np.array(space.resolutions, np.int64)
-    # Position of each block inside its stage, to derive the active-block mask from depths.
-    self._block_pos = np.arange(b) % space.max_depth
-    self._block_stage = np.arange(b) // space.max_depth
+    self.dims = space.elastic_dims()
+    self.dim_cols, start = {}, 0
+    for d in self.dims:
+      self.dim_cols[d.name] = slice(start, start + d.size)
+      start += d.size
+    self.r_col = start
+    self.num_genes = start + 1
+    entries = [entry for d in self.dims for entry in d.choices] + [space.resolutions]
+    self.num_choices = np.array([len(e) for e in entries], np.int64)
+    # values[c, i]: value of choice i of column c (padded with the last choice).
+    width = int(self.num_choices.max())
+    self._values = np.array([list(e) + [e[-1]] * (width - len(e)) for e in entries], np.float64)
+    self._int_dims = {d.name for d in self.dims if all(isinstance(v, int) for v in d.values)}
+    self.num_blocks = space.num_blocks
+    self._block_stage = np.array(space.block_stage(), np.int64)
+    self._block_pos = np.array(space.block_position(), np.int64)
+    depth = space.depth_dim
+    self._depth_cols = self.dim_cols[depth.name]
+    # active[s, i]: blocks of stage s that run for choice i of the stage's depth entry.
+    self._active_depth = np.zeros((depth.size, width), np.int64)
+    for s, entry in enumerate(depth.choices):
+      for i, value in enumerate(entry):
+        self._active_depth[s, i] = space.active_depth(s, value)
+    self._block_cols = [self.dim_cols[d.name] for d in self.dims if d.scope == "block"]
+
+  def cols(self, name: str) -> slice:
+    """The gene columns of elastic dimension `name`."""
+    if name not in self.dim_cols:
+      raise ValueError(f"space {self.space.name} has no elastic dimension {name!r}; "
+                       f"it has {list(self.dim_cols)}")
+    return self.dim_cols[name]
 
   # --- Conversion ------------------------------------------------------------------------------
 
@@ -58,46 +77,50 @@ class GeneCodec:
     Raises:
       ValueError: a config is not valid for the space.
     """
-    space = self.space
-    index = {f: {v: i for i, v in enumerate(vals)} for f, vals in (
-        ("ks", space.kernel_sizes), ("e", space.expand_ratios), ("d", space.depths),
-        ("r", space.resolutions))}
+    index = [{v: i for i, v in enumerate(entry)} for d in self.dims for entry in d.choices]
+    r_index = {r: i for i, r in enumerate(self.space.resolutions)}
     genes = np.empty((len(configs), self.num_genes), np.int64)
     for n, config in enumerate(configs):
-      space.validate(config)
-      genes[n, self.ks_cols] = [index["ks"][k] for k in config.ks]
-      genes[n, self.e_cols] = [index["e"][e] for e in config.e]
-      genes[n, self.d_cols] = [index["d"][d] for d in config.d]
-      genes[n, self.r_col] = index["r"][config.r]
+      self.space.validate(config)
+      values = [v for d in self.dims for v in getattr(config, d.name)]
+      genes[n, :self.r_col] = [lookup[v] for lookup, v in zip(index, values)]
+      genes[n, self.r_col] = r_index[config.r]
     return genes
 
   def decode(self, genes: np.ndarray) -> list[SubnetConfig]:
     """The `SubnetConfig`s (tagged with the space name) of a gene array [N, num_genes]."""
     genes = self._check(genes)
-    ks = self._ks[genes[:, self.ks_cols]].tolist()
-    e = self._e[genes[:, self.e_cols]].tolist()
-    d = self._d[genes[:, self.d_cols]].tolist()
-    r = self._r[genes[:, self.r_col]].tolist()
-    return [SubnetConfig(ks=ks[n], e=e[n], d=d[n], r=r[n], space=self.space.name)
+    values = self._values[np.arange(self.num_genes)[None, :], genes]
+    columns = {}
+    for d in self.dims:
+      block = values[:, self.dim_cols[d.name]]
+      columns[d.name] = (block.astype(np.int64) if d.name in self._int_dims else block).tolist()
+    r = values[:, self.r_col].astype(np.int64).tolist()
+    return [SubnetConfig(r=r[n], space=self.space.name,
+                         **{name: col[n] for name, col in columns.items()})
             for n in range(len(genes))]
 
   def resolutions(self, genes: np.ndarray) -> np.ndarray:
     """Input resolution in pixels of each subnet, int64 [N]."""
-    return self._r[genes[:, self.r_col]]
+    return self._values[self.r_col, genes[:, self.r_col]].astype(np.int64)
+
+  def active_depths(self, genes: np.ndarray) -> np.ndarray:
+    """int64 [N, S]: blocks each stage runs."""
+    stages = np.arange(self._active_depth.shape[0])[None, :]
+    return self._active_depth[stages, genes[:, self._depth_cols]]
 
   def active_mask(self, genes: np.ndarray) -> np.ndarray:
     """Bool [N, B]: whether each elastic block runs (its position < its stage's depth)."""
-    depths = self._d[genes[:, self.d_cols]]
-    return self._block_pos[None, :] < depths[:, self._block_stage]
+    return self._block_pos[None, :] < self.active_depths(genes)[:, self._block_stage]
 
   def canonical(self, genes: np.ndarray) -> np.ndarray:
-    """Genes with the kernel/expand genes of inactive blocks set to index 0 (the smallest).
+    """Genes with the block-scoped genes of inactive blocks set to index 0 (the smallest).
 
-    Two rows equal after `canonical` describe the same network (`SubnetConfig.canonical`).
+    Two rows equal after `canonical` describe the same network (`space.canonical`).
     """
     genes = self._check(genes).copy()
     inactive = ~self.active_mask(genes)
-    for cols in (self.ks_cols, self.e_cols):
+    for cols in self._block_cols:
       view = genes[:, cols]  # Basic slicing: a view, so the assignment writes through.
       view[inactive] = 0
     return genes

@@ -51,7 +51,7 @@ class GeneCodecTest(tf.test.TestCase):
   def test_canonical_matches_subnet_config(self):
     rng = np.random.default_rng(4)
     genes = self.codec.sample(rng, 50)
-    expected = [c.canonical(self.space) for c in self.codec.decode(genes)]
+    expected = [self.space.canonical(c) for c in self.codec.decode(genes)]
     self.assertEqual(self.codec.decode(self.codec.canonical(genes)), expected)
 
   def test_wrong_shape(self):

@@ -27,7 +27,7 @@ import scipy.stats
 
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search.files import atomic_write_bytes
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
 
 FORMAT = "ofa_tf.accuracy_predictor/1"
 CONFIG_FILE = "predictor.json"
@@ -128,7 +128,7 @@ class AccuracyPredictor:
     report: the training report, if known.
   """
 
-  def __init__(self, space: MobileNetV3Space, weights: Sequence[tuple[np.ndarray, np.ndarray]],
+  def __init__(self, space: SearchSpace, weights: Sequence[tuple[np.ndarray, np.ndarray]],
                report: PredictorReport | None = None):
     self.space = space
     self.encoder = ArchEncoder(space)
@@ -190,7 +190,7 @@ class AccuracyPredictor:
     atomic_write_bytes(config_path, json.dumps(meta, indent=1).encode(), overwrite=True)
 
   @classmethod
-  def load(cls, directory: str, space: MobileNetV3Space | None = None) -> "AccuracyPredictor":
+  def load(cls, directory: str, space: SearchSpace | None = None) -> "AccuracyPredictor":
     """Reads a saved predictor.
 
     Args:
@@ -205,7 +205,7 @@ class AccuracyPredictor:
       meta = json.load(f)
     if meta.get("format") != FORMAT:
       raise ValueError(f"{directory}: format {meta.get('format')!r} is not {FORMAT!r}")
-    saved_space = MobileNetV3Space.from_dict(meta["space"])
+    saved_space = space_from_dict(meta["space"])
     if space is not None and space != saved_space:
       raise ValueError(f"accuracy predictor in {directory} was trained on space "
                        f"{saved_space.name!r}, which differs from the requested space "
@@ -221,7 +221,7 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
   return float(np.sqrt(np.mean((np.asarray(a, np.float64) - b) ** 2)))
 
 
-def train_predictor(space: MobileNetV3Space, configs: Sequence[SubnetConfig],
+def train_predictor(space: SearchSpace, configs: Sequence[SubnetConfig],
                     top1: Sequence[float],
                     config: PredictorTrainConfig = PredictorTrainConfig()
                     ) -> tuple[AccuracyPredictor, PredictorReport]:

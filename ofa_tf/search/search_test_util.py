@@ -15,8 +15,8 @@ def linear_accuracy_fn(space, seed=0):
   rng = np.random.default_rng(seed)
   weights = rng.normal(0.0, 0.3, encoder.dim)
   # Bigger kernels, expand ratios and resolutions help on average (as in real nets).
-  for offset, count in ((encoder.kernel_offset, len(space.kernel_sizes)),
-                        (encoder.expand_offset, len(space.expand_ratios))):
+  for offset, count in ((encoder.dim_offsets["ks"], len(space.kernel_sizes)),
+                        (encoder.dim_offsets["e"], len(space.expand_ratios))):
     for b in range(space.num_blocks):
       weights[offset + b * count: offset + (b + 1) * count] += np.arange(count) * 0.5
   r_slice = slice(encoder.resolution_offset, encoder.resolution_offset + len(space.resolutions))

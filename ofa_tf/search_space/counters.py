@@ -5,16 +5,24 @@ MACs count the multiply-accumulates of every convolution and of the classifier; 
 1x1 convs count at 1x1 spatial size; BatchNorm, activations, pooling and residual adds count
 zero. Parameters count conv/linear weights and biases and the BatchNorm scale and shift
 (PyTorch `parameters()`); `include_bn_statistics=True` adds the BatchNorm moving mean and
-variance, which is what Keras' `model.count_params()` reports.
+variance, which is what Keras' `model.count_params()` reports. One function per block kind.
 """
 
 from __future__ import annotations
 
-from ofa_tf.search_space.static_spec import BlockSpec, NetworkSpec
+from ofa_tf.search_space.static_spec import BlockSpec, ConvSpec, NetworkSpec
 
 
-def block_macs(block: BlockSpec) -> int:
-  """Multiply-accumulates of one MBConv block (expand, depthwise, SE, project)."""
+def conv_macs(conv: ConvSpec) -> int:
+  return conv.kernel_size ** 2 * conv.in_channels * conv.out_channels * conv.output_size ** 2
+
+
+def conv_params(conv: ConvSpec, include_bn_statistics: bool = False) -> int:
+  bn = (4 if include_bn_statistics else 2) if conv.batch_norm else 0
+  return conv.kernel_size ** 2 * conv.in_channels * conv.out_channels + bn * conv.out_channels
+
+
+def _mbconv_macs(block: BlockSpec) -> int:
   out_hw = block.output_size ** 2
   macs = 0
   if block.has_expand:
@@ -22,40 +30,77 @@ def block_macs(block: BlockSpec) -> int:
   macs += block.kernel_size ** 2 * block.mid_channels * out_hw
   if block.use_se:
     macs += 2 * block.mid_channels * block.se_channels
-  macs += block.mid_channels * block.out_channels * out_hw
-  return macs
+  return macs + block.mid_channels * block.out_channels * out_hw
 
 
-def block_params(block: BlockSpec, include_bn_statistics: bool = False) -> int:
-  """Parameters of one MBConv block; BN counts 2 (or 4 with statistics) per channel."""
-  bn = 4 if include_bn_statistics else 2
+def _mbconv_params(block: BlockSpec, bn: int) -> int:
   params = 0
   if block.has_expand:
     params += block.in_channels * block.mid_channels + bn * block.mid_channels
   params += block.kernel_size ** 2 * block.mid_channels + bn * block.mid_channels
   if block.use_se:
     params += 2 * block.mid_channels * block.se_channels + block.se_channels + block.mid_channels
-  params += block.mid_channels * block.out_channels + bn * block.out_channels
+  return params + block.mid_channels * block.out_channels + bn * block.out_channels
+
+
+def _fused_macs(block: BlockSpec) -> int:
+  out_hw = block.output_size ** 2
+  return (block.kernel_size ** 2 * block.in_channels * block.mid_channels * out_hw
+          + block.mid_channels * block.out_channels * out_hw)
+
+
+def _fused_params(block: BlockSpec, bn: int) -> int:
+  return (block.kernel_size ** 2 * block.in_channels * block.mid_channels + bn * block.mid_channels
+          + block.mid_channels * block.out_channels + bn * block.out_channels)
+
+
+def _bottleneck_macs(block: BlockSpec) -> int:
+  in_hw, out_hw = block.input_size ** 2, block.output_size ** 2
+  macs = (block.in_channels * block.mid_channels * in_hw
+          + block.kernel_size ** 2 * block.mid_channels ** 2 * out_hw
+          + block.mid_channels * block.out_channels * out_hw)
+  if block.has_downsample:
+    macs += block.in_channels * block.out_channels * out_hw
+  return macs
+
+
+def _bottleneck_params(block: BlockSpec, bn: int) -> int:
+  params = (block.in_channels * block.mid_channels + bn * block.mid_channels
+            + block.kernel_size ** 2 * block.mid_channels ** 2 + bn * block.mid_channels
+            + block.mid_channels * block.out_channels + bn * block.out_channels)
+  if block.has_downsample:
+    params += block.in_channels * block.out_channels + bn * block.out_channels
   return params
+
+
+_MACS = {"mbconv": _mbconv_macs, "fused_mbconv": _fused_macs, "bottleneck": _bottleneck_macs}
+_PARAMS = {"mbconv": _mbconv_params, "fused_mbconv": _fused_params,
+           "bottleneck": _bottleneck_params}
+
+
+def block_macs(block: BlockSpec) -> int:
+  """Multiply-accumulates of one block of any kind."""
+  return _MACS[block.kind](block)
+
+
+def block_params(block: BlockSpec, include_bn_statistics: bool = False) -> int:
+  """Parameters of one block; BN counts 2 (or 4 with statistics) per channel."""
+  return _PARAMS[block.kind](block, 4 if include_bn_statistics else 2)
+
+
+def _head_convs(spec: NetworkSpec):
+  return spec.stem + spec.head_before_pool + spec.head_after_pool
 
 
 def count_macs(spec: NetworkSpec) -> int:
   """Multiply-accumulates of one forward pass of one image (MACs, not FLOPs)."""
-  macs = 27 * spec.stem_channels * spec.stem_output_size ** 2
+  macs = sum(conv_macs(c) for c in _head_convs(spec))
   macs += sum(block_macs(b) for b in spec.blocks)
-  macs += spec.last_block_channels * spec.final_expand_channels * spec.final_size ** 2
-  macs += spec.final_expand_channels * spec.feature_mix_channels
-  macs += spec.feature_mix_channels * spec.num_classes
-  return macs
+  return macs + spec.classifier_in_channels * spec.num_classes
 
 
 def count_params(spec: NetworkSpec, include_bn_statistics: bool = False) -> int:
   """Number of parameters (see the module docstring for the BatchNorm convention)."""
-  bn = 4 if include_bn_statistics else 2
-  params = 27 * spec.stem_channels + bn * spec.stem_channels
+  params = sum(conv_params(c, include_bn_statistics) for c in _head_convs(spec))
   params += sum(block_params(b, include_bn_statistics) for b in spec.blocks)
-  params += spec.last_block_channels * spec.final_expand_channels
-  params += bn * spec.final_expand_channels
-  params += spec.final_expand_channels * spec.feature_mix_channels
-  params += spec.feature_mix_channels * spec.num_classes + spec.num_classes
-  return params
+  return params + (spec.classifier_in_channels + 1) * spec.num_classes

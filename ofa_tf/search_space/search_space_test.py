@@ -69,7 +69,17 @@ class SpaceTest(tf.test.TestCase):
   def test_space_json_round_trip(self):
     for name in ss.space_names():
       space = ss.get_space(name)
-      self.assertEqual(ss.MobileNetV3Space.from_json(space.to_json()), space)
+      self.assertEqual(type(space).from_json(space.to_json()), space)
+      self.assertEqual(ss.space_from_dict(json.loads(space.to_json())), space)
+      self.assertEqual(json.loads(space.to_json())["family"], space.family)
+    # Space JSON written before family tags (work directories of earlier runs) still reads.
+    legacy = ss.get_space("ofa_mbv3_tiny").to_dict()
+    del legacy["family"]
+    self.assertEqual(ss.space_from_dict(legacy), ss.get_space("ofa_mbv3_tiny"))
+    with self.assertRaisesRegex(ValueError, "unknown search-space family 'vit'"):
+      ss.space_from_dict({**legacy, "family": "vit"})
+    with self.assertRaisesRegex(ValueError, "family 'proxyless' cannot be read"):
+      ss.MobileNetV3Space.from_dict(ss.get_space("ofa_proxyless_tiny").to_dict())
 
   def test_bad_space_fields(self):
     space = ss.get_space("ofa_mbv3_tiny")
@@ -121,28 +131,34 @@ class SubnetConfigTest(tf.test.TestCase):
     for message, config in cases.items():
       with self.assertRaisesRegex(ValueError, message):
         self.space.validate(config)
-    with self.assertRaisesRegex(ValueError, "SubnetConfig.ks must be a list of ints"):
-      ss.SubnetConfig(ks=(3.5,), e=(3,), d=(2,), r=128)
-    with self.assertRaisesRegex(ValueError, "lacks fields"):
+    with self.assertRaisesRegex(ValueError, "SubnetConfig.ks: an elastic choice must be a "
+                                "number, got 'x'"):
+      ss.SubnetConfig(ks=("x",), e=(3,), d=(2,), r=128)
+    with self.assertRaisesRegex(ValueError, "has no resolution"):
       ss.SubnetConfig.from_dict({"ks": [3]})
+    with self.assertRaisesRegex(ValueError, r"has dimensions \['d', 'e', 'ks', 'w'\]; space "
+                                r"ofa_mbv3_w1.0 \(family mobilenet_v3\) has \['d', 'e', 'ks'\]"):
+      self.space.validate(good.replace(w=(0, 1)))
 
   def test_sampling_is_seeded_and_respects_restrictions(self):
     a = [self.space.sample(np.random.default_rng(7)) for _ in range(2)]
     self.assertEqual(a[0], a[1])
     rng = np.random.default_rng(1)
-    configs = [self.space.sample(rng, kernel_sizes=(7,), depths=(3, 4), resolutions=(160,))
+    configs = [self.space.sample(rng, {"ks": (7,), "d": (3, 4)}, resolutions=(160,))
                for _ in range(50)]
     self.assertTrue(all(set(c.ks) == {7} and set(c.d) <= {3, 4} and c.r == 160
                         for c in configs))
     self.assertEqual({d for c in configs for d in c.d}, {3, 4})
-    with self.assertRaisesRegex(ValueError, "depths restriction"):
-      self.space.sample(rng, depths=(5,))
+    with self.assertRaisesRegex(ValueError, r"restriction of d to \(5,\) is not"):
+      self.space.sample(rng, {"d": (5,)})
+    with self.assertRaisesRegex(ValueError, "has no elastic dimension 'w'"):
+      self.space.sample(rng, {"w": (1,)})
 
   def test_canonical_ignores_skipped_blocks(self):
     config = self.space.min_config()
     changed = config.replace(ks=(3, 3, 7) + config.ks[3:])  # block 2 is skipped at d=2.
     self.assertNotEqual(config, changed)
-    self.assertEqual(config.canonical(self.space), changed.canonical(self.space))
+    self.assertEqual(self.space.canonical(config), self.space.canonical(changed))
 
 
 class NetworkSpecAndCountersTest(tf.test.TestCase):
@@ -182,11 +198,98 @@ class NetworkSpecAndCountersTest(tf.test.TestCase):
     space = ss.get_space("ofa_mbv3_tiny")
     config = space.max_config()
     spec = space.network_spec(config)
-    bn_channels = spec.stem_channels + spec.final_expand_channels + sum(
+    bn_channels = spec.stem[0].out_channels + spec.head_before_pool[0].out_channels + sum(
         (b.mid_channels if b.has_expand else 0) + b.mid_channels + b.out_channels
         for b in spec.blocks)
     self.assertEqual(space.params(config, include_bn_statistics=True) - space.params(config),
                      2 * bn_channels)
+
+
+class ProxylessSpaceTest(tf.test.TestCase):
+
+  def test_released_w13_layout(self):
+    space = ss.get_space("ofa_proxyless_w1.3")
+    self.assertEqual(space.family, "proxyless")
+    self.assertEqual((space.stem_width, space.first_block_width, space.feature_mix_width),
+                     (40, 24, 1664))
+    self.assertEqual([s.width for s in space.stages], [32, 56, 104, 128, 248, 416])
+    self.assertEqual([s.stride for s in space.stages], [2, 2, 2, 1, 2, 1])
+    self.assertEqual(space.num_blocks, 21)
+    self.assertEqual([d.size for d in space.elastic_dims()], [21, 21, 6])
+    spec = space.network_spec(space.max_config(224))
+    self.assertLen(spec.blocks, 22)
+    self.assertFalse(spec.blocks[0].residual)  # 40 -> 24, no shortcut.
+    self.assertEqual({b.activation for b in spec.blocks}, {"relu6"})
+    self.assertFalse(any(b.use_se for b in spec.blocks))
+    self.assertEqual(spec.bn_epsilon, 1e-3)
+    self.assertEqual(spec.head_after_pool, ())
+    self.assertEqual(spec.pooled_channels, 1664)
+    self.assertEqual(spec.final_size, 7)
+
+  def test_last_stage_depth_is_clipped_to_its_block(self):
+    space = ss.get_space("ofa_proxyless_w1.3")
+    config = space.min_config()
+    self.assertEqual(config.d, (2,) * 6)
+    self.assertEqual(space.active_blocks(config)[-1], 20)
+    self.assertLen(space.network_spec(config).blocks, 1 + 5 * 2 + 1)
+    self.assertEqual(space.canonical(config.replace(d=(2,) * 5 + (4,))).d, (2,) * 5 + (4,))
+    self.assertEqual(space.network_spec(config.replace(d=(2,) * 5 + (4,))),
+                     space.network_spec(config))
+
+  def test_hand_count_of_the_largest_subnet(self):
+    space = ss.get_space("ofa_proxyless_w1.3")
+    r, bn = 224, 2
+    hw = 112
+    macs = 27 * 40 * hw * hw + 9 * 40 * hw * hw + 40 * 24 * hw * hw
+    params = 27 * 40 + bn * 40 + 9 * 40 + bn * 40 + 40 * 24 + bn * 24
+    cin = 24
+    for width, stride, blocks in zip([32, 56, 104, 128, 248, 416], [2, 2, 2, 1, 2, 1],
+                                     [4, 4, 4, 4, 4, 1]):
+      for i in range(blocks):
+        s = stride if i == 0 else 1
+        mid = ss.make_divisible(round(cin * 6), 8)
+        out = -(-hw // s)
+        macs += cin * mid * hw * hw + 49 * mid * out * out + mid * width * out * out
+        params += cin * mid + 49 * mid + mid * width + bn * (2 * mid + width)
+        cin, hw = width, out
+    macs += cin * 1664 * hw * hw + 1664 * 1000
+    params += cin * 1664 + bn * 1664 + 1664 * 1000 + 1000
+    config = space.max_config(r)
+    self.assertEqual((space.macs(config), space.params(config)), (macs, params))
+
+
+class FamilyProtocolTest(tf.test.TestCase):
+  """The generic parts every registered space gets from its declarations."""
+
+  def test_every_space_samples_validates_and_orders_min_max(self):
+    rng = np.random.default_rng(3)
+    for name in ss.space_names():
+      space = ss.get_space(name)
+      lo, hi = space.min_config(), space.max_config()
+      self.assertLess(space.macs(lo), space.macs(hi), name)
+      for _ in range(20):
+        config = space.sample(rng)
+        self.assertIs(space.validate(config), config)
+        self.assertBetween(space.macs(config), space.macs(lo), space.macs(hi))
+        self.assertEqual(ss.SubnetConfig.from_json(config.to_json()), config)
+
+  def test_shrinking_order_names_dimensions_of_the_space(self):
+    for name in ss.space_names():
+      space = ss.get_space(name)
+      order = space.shrinking_order()
+      self.assertEqual(order[0], ("full", {}))
+      for _, opened in order:
+        for dim, values in opened.items():
+          self.assertTrue(set(values) <= set(space.dim(dim).values), (name, dim))
+      # The last phase opens every dimension completely.
+      self.assertEqual({d: tuple(v) for d, v in order[-1][1].items()},
+                       {d.name: d.values for d in space.elastic_dims()})
+
+  def test_restriction_and_extremes(self):
+    space = ss.get_space("ofa_proxyless_tiny")
+    config = space.extreme_config(True, restrictions={"ks": (3, 5)})
+    self.assertEqual(set(config.ks), {5})
+    self.assertEqual(config.e, (max(space.expand_ratios),) * space.num_blocks)
 
 
 if __name__ == "__main__":

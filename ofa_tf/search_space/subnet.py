@@ -1,57 +1,113 @@
-"""`SubnetConfig`: one subnetwork of a `MobileNetV3Space`, and its validation and sampling.
+"""`SubnetConfig`: one subnetwork of a search space, as data.
 
-The fields follow the reference format `{'ks': [...], 'e': [...], 'd': [...], 'r': ...}`:
-one kernel size and one expand ratio per elastic block (`space.num_blocks` entries, including
-the blocks a short stage skips), one depth per stage, and the input resolution.
+A config holds one tuple of values per elastic dimension of its space (the dimensions a
+family declares, see `ofa_tf.search_space.family`) plus the input resolution `r`, in the
+reference format: `{'ks': [...], 'e': [...], 'd': [...], 'r': r}` for OFA-MobileNetV3 and
+OFA-ProxylessNAS, `{'d': [...], 'e': [...], 'w': [...], 'r': r}` for OFA-ResNet50. This
+module knows no space: validation against a space is `space.validate(config)`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from ofa_tf.search_space.space import MobileNetV3Space, _normalize_ratio, _rng_choice
+_RESERVED = ("r", "space")
+_RESOLUTION_ALIASES = ("image_size", "resolution")
 
 
-@dataclasses.dataclass(frozen=True)
-class SubnetConfig:
-  """An elastic choice: per-block kernel `ks`, per-block expand `e`, per-stage depth `d`, `r`.
+def normalize_value(value: Any) -> int | float:
+  """An elastic choice as a plain Python number: ints stay ints, 4.0 becomes 4, 0.25 stays.
 
-  Attributes:
-    ks: depthwise kernel size of each elastic block (inactive blocks included).
-    e: expand ratio of each elastic block (inactive blocks included).
-    d: active blocks per stage; stage s runs its first `d[s]` blocks (Cai et al., Sec. 3.2).
-    r: input resolution in pixels (square NHWC input of shape [B, r, r, 3]).
-    space: name of the space this config belongs to, or None when unknown (reference files).
+  Raises:
+    ValueError: `value` is not a number (bools are refused).
   """
-  ks: tuple[int, ...]
-  e: tuple[int | float, ...]
-  d: tuple[int, ...]
-  r: int
-  space: str | None = None
+  if isinstance(value, (bool, np.bool_)) or not isinstance(
+      value, (int, float, np.integer, np.floating)):
+    raise ValueError(f"an elastic choice must be a number, got {value!r}")
+  value = float(value) if isinstance(value, (float, np.floating)) else int(value)
+  return int(value) if isinstance(value, float) and value.is_integer() else value
 
-  def __post_init__(self):
-    for field in ("ks", "d"):
-      values = getattr(self, field)
-      if not isinstance(values, (list, tuple)) or not all(
-          isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"SubnetConfig.{field} must be a list of ints, got {values!r}")
-      object.__setattr__(self, field, tuple(int(v) for v in values))
-    if not isinstance(self.e, (list, tuple)) or not all(
-        isinstance(v, (int, float, np.integer, np.floating)) for v in self.e):
-      raise ValueError(f"SubnetConfig.e must be a list of numbers, got {self.e!r}")
-    object.__setattr__(self, "e", tuple(_normalize_ratio(v) for v in self.e))
-    if not isinstance(self.r, (int, np.integer)) or isinstance(self.r, bool):
-      raise ValueError(f"SubnetConfig.r must be an int resolution, got {self.r!r}")
-    object.__setattr__(self, "r", int(self.r))
+
+class SubnetConfig:
+  """An immutable elastic choice: named tuples of values, a resolution and a space tag.
+
+  `SubnetConfig(ks=(3, 5), e=(4, 6), d=(2,), r=224, space="ofa_mbv3_w1.0")`; the dimensions
+  read as attributes (`config.ks`). Equal configs hash equally.
+
+  Args:
+    r: input resolution in pixels (square NHWC input [B, r, r, 3]).
+    space: name of the space this config belongs to, or None when unknown (reference files).
+    **dims: one sequence of numbers per elastic dimension.
+
+  Raises:
+    ValueError: a dimension is not a sequence of numbers, or `r` is not an int.
+  """
+
+  __slots__ = ("_dims", "r", "space")
+
+  def __init__(self, *, r: int, space: str | None = None, **dims):
+    if not dims:
+      raise ValueError("SubnetConfig needs at least one elastic dimension (e.g. ks, e, d)")
+    values = {}
+    for name, seq in dims.items():
+      if not isinstance(seq, (list, tuple, np.ndarray)):
+        raise ValueError(f"SubnetConfig.{name} must be a list of numbers, got {seq!r}")
+      try:
+        values[name] = tuple(normalize_value(v) for v in seq)
+      except ValueError as e:
+        raise ValueError(f"SubnetConfig.{name}: {e}") from None
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+      raise ValueError(f"SubnetConfig.r must be an int resolution, got {r!r}")
+    if space is not None and not isinstance(space, str):
+      raise ValueError(f"SubnetConfig.space must be a space name or None, got {space!r}")
+    object.__setattr__(self, "_dims", tuple(sorted(values.items())))
+    object.__setattr__(self, "r", int(r))
+    object.__setattr__(self, "space", space)
+
+  def __getattr__(self, name: str):
+    if name.startswith("__"):
+      raise AttributeError(name)
+    for key, value in object.__getattribute__(self, "_dims"):
+      if key == name:
+        return value
+    raise AttributeError(f"SubnetConfig has no elastic dimension {name!r}; it has "
+                         f"{[k for k, _ in self._dims]}")
+
+  def __setattr__(self, name, value):
+    raise AttributeError("SubnetConfig is immutable; use replace()")
+
+  def __eq__(self, other) -> bool:
+    return isinstance(other, SubnetConfig) and (self._dims, self.r, self.space) == (
+        other._dims, other.r, other.space)
+
+  def __hash__(self) -> int:
+    return hash((self._dims, self.r, self.space))
+
+  def __repr__(self) -> str:
+    dims = ", ".join(f"{k}={v}" for k, v in self._dims)
+    return f"SubnetConfig({dims}, r={self.r}, space={self.space!r})"
+
+  def __reduce__(self):
+    return (_rebuild, (self.to_dict(),))
+
+  @property
+  def dims(self) -> dict[str, tuple]:
+    """{dimension name: values}, in sorted name order."""
+    return dict(self._dims)
+
+  def replace(self, **changes) -> "SubnetConfig":
+    """A copy with the given dimensions, `r` or `space` replaced."""
+    data = {**self.dims, "r": self.r, "space": self.space, **changes}
+    return SubnetConfig(**data)
 
   # --- Serialization -------------------------------------------------------------------------
 
   def to_dict(self) -> dict[str, Any]:
-    data = {"ks": list(self.ks), "e": list(self.e), "d": list(self.d), "r": self.r}
+    data = {k: list(v) for k, v in self._dims}
+    data["r"] = self.r
     if self.space is not None:
       data["space"] = self.space
     return data
@@ -60,133 +116,52 @@ class SubnetConfig:
     return json.dumps(self.to_dict())
 
   @classmethod
-  def from_dict(cls, data: dict[str, Any]) -> "SubnetConfig":
-    """Reads our format or the reference one (`image_size`/`resolution` accepted for `r`).
+  def from_dict(cls, data: Mapping[str, Any]) -> "SubnetConfig":
+    """Reads our format or the reference one (`image_size`/`resolution` accepted for `r`,
+    as a number or a one-element list).
 
     Raises:
-      ValueError: a field is missing, unknown or of the wrong type.
+      ValueError: no resolution, no elastic dimension, or a field of the wrong type.
     """
+    if not isinstance(data, Mapping):
+      raise ValueError(f"a subnet config must be a JSON object, got {type(data).__name__}")
     data = dict(data)
-    for alias in ("image_size", "resolution"):
+    for alias in _RESOLUTION_ALIASES:
       if alias in data and "r" not in data:
         data["r"] = data.pop(alias)
-    missing = [k for k in ("ks", "e", "d", "r") if k not in data]
-    if missing:
-      raise ValueError(f"subnet config lacks fields {missing}; expected ks, e, d, r")
-    unknown = sorted(set(data) - {"ks", "e", "d", "r", "space"})
-    if unknown:
-      raise ValueError(f"subnet config has unknown fields {unknown}")
-    return cls(ks=data["ks"], e=data["e"], d=data["d"], r=data["r"], space=data.get("space"))
+    if "r" not in data:
+      raise ValueError(f"subnet config {sorted(data)} has no resolution 'r'")
+    r = data.pop("r")
+    if isinstance(r, (list, tuple)):
+      if len(r) != 1:
+        raise ValueError(f"subnet config resolution must be one value, got {r}")
+      r = r[0]
+    space = data.pop("space", None)
+    return cls(r=r, space=space, **data)
 
   @classmethod
   def from_json(cls, text: str) -> "SubnetConfig":
     return cls.from_dict(json.loads(text))
 
   def to_reference(self) -> dict[str, Any]:
-    """The reference OFA format `{'ks': [...], 'e': [...], 'd': [...], 'r': [r]}`."""
-    return {"ks": list(self.ks), "e": list(self.e), "d": list(self.d), "r": [self.r]}
+    """The reference OFA format: the dimensions as lists and `'r': [r]`."""
+    data = {k: list(v) for k, v in self._dims}
+    data["r"] = [self.r]
+    return data
 
   @classmethod
-  def from_reference(cls, data: dict[str, Any], resolution: int | None = None,
+  def from_reference(cls, data: Mapping[str, Any], resolution: int | None = None,
                      space: str | None = None) -> "SubnetConfig":
-    """Reads the reference format; `r` may be a one-element list or given as `resolution`."""
-    r = data.get("r", data.get("image_size", resolution))
-    if isinstance(r, (list, tuple)):
-      r = r[0] if len(r) == 1 else None
-    if r is None:
-      raise ValueError("reference subnet config has no resolution: pass `resolution`")
-    return cls(ks=data["ks"], e=data["e"], d=data["d"], r=r, space=space)
-
-  def replace(self, **changes) -> "SubnetConfig":
-    return dataclasses.replace(self, **changes)
-
-  # --- Relation to a space ---------------------------------------------------------------------
-
-  def active_blocks(self, space: MobileNetV3Space) -> tuple[int, ...]:
-    """Indices of the elastic blocks this subnet runs (the first `d[s]` of each stage)."""
-    return tuple(s * space.max_depth + i for s, depth in enumerate(self.d) for i in range(depth))
-
-  def canonical(self, space: MobileNetV3Space) -> "SubnetConfig":
-    """The same subnet with inactive blocks' `ks`/`e` set to the smallest choice.
-
-    Two configs that differ only in blocks a short stage skips describe the same network;
-    their canonical forms are equal.
-    """
-    active = set(self.active_blocks(space))
-    ks = tuple(k if b in active else min(space.kernel_sizes) for b, k in enumerate(self.ks))
-    e = tuple(x if b in active else min(space.expand_ratios) for b, x in enumerate(self.e))
-    return self.replace(ks=ks, e=e)
+    """Reads the reference format; the resolution may be absent and given as `resolution`."""
+    data = dict(data)
+    if not any(k in data for k in ("r",) + _RESOLUTION_ALIASES):
+      if resolution is None:
+        raise ValueError("reference subnet config has no resolution: pass `resolution`")
+      data["r"] = resolution
+    if space is not None:
+      data["space"] = space
+    return cls.from_dict(data)
 
 
-def validate(space: MobileNetV3Space, config: SubnetConfig) -> SubnetConfig:
-  """Checks `config` against `space` and returns it.
-
-  Raises:
-    ValueError: naming the field (`ks`, `e`, `d`, `r` or `space`), the bad value and the
-      allowed values.
-  """
-  if not isinstance(config, SubnetConfig):
-    raise ValueError(f"expected a SubnetConfig, got {type(config).__name__}")
-  if config.space is not None and config.space != space.name:
-    raise ValueError(f"subnet config belongs to space {config.space!r}, not {space.name!r}")
-  for field, count, allowed in (("ks", space.num_blocks, space.kernel_sizes),
-                                ("e", space.num_blocks, space.expand_ratios),
-                                ("d", space.num_stages, space.depths)):
-    values = getattr(config, field)
-    if len(values) != count:
-      raise ValueError(f"{field} has {len(values)} entries; space {space.name} needs {count} "
-                       f"({'one per stage' if field == 'd' else 'one per elastic block'})")
-    for i, v in enumerate(values):
-      if v not in allowed:
-        raise ValueError(f"{field}[{i}] = {v} is not allowed; {field} values of space "
-                         f"{space.name} are {allowed}")
-  if config.r not in space.resolutions:
-    raise ValueError(f"r = {config.r} is not a resolution of space {space.name}; allowed: "
-                     f"{space.resolutions}")
-  return config
-
-
-def sample(space: MobileNetV3Space, rng: np.random.Generator, *,
-           kernel_sizes: tuple[int, ...] | None = None,
-           expand_ratios: tuple[float, ...] | None = None,
-           depths: tuple[int, ...] | None = None,
-           resolutions: tuple[int, ...] | None = None) -> SubnetConfig:
-  """Samples a subnet uniformly per elastic choice (reference `sample_active_subnet`).
-
-  Args:
-    space: the search space.
-    rng: the seeded generator the draws come from.
-    kernel_sizes, expand_ratios, depths, resolutions: restrict a dimension to these values
-      (progressive shrinking phases enable one dimension at a time); None = the space's.
-
-  Returns:
-    A valid SubnetConfig of `space`.
-
-  Raises:
-    ValueError: a restriction contains a value the space does not have.
-  """
-  choices = {}
-  for field, given, allowed in (("kernel_sizes", kernel_sizes, space.kernel_sizes),
-                                ("expand_ratios", expand_ratios, space.expand_ratios),
-                                ("depths", depths, space.depths),
-                                ("resolutions", resolutions, space.resolutions)):
-    given = allowed if given is None else tuple(given)
-    bad = [v for v in given if v not in allowed]
-    if not given or bad:
-      raise ValueError(f"{field} restriction {given} is not a non-empty subset of {allowed}")
-    choices[field] = given
-  ks = tuple(_rng_choice(rng, choices["kernel_sizes"]) for _ in range(space.num_blocks))
-  e = tuple(_rng_choice(rng, choices["expand_ratios"]) for _ in range(space.num_blocks))
-  d = tuple(_rng_choice(rng, choices["depths"]) for _ in range(space.num_stages))
-  r = _rng_choice(rng, choices["resolutions"])
-  return SubnetConfig(ks=ks, e=e, d=d, r=r, space=space.name)
-
-
-def extreme_config(space: MobileNetV3Space, largest: bool, r: int | None = None) -> SubnetConfig:
-  """The smallest or largest subnet of every elastic dimension, at `r` (default: min/max)."""
-  pick = max if largest else min
-  r = pick(space.resolutions) if r is None else r
-  config = SubnetConfig(ks=(pick(space.kernel_sizes),) * space.num_blocks,
-                        e=(pick(space.expand_ratios),) * space.num_blocks,
-                        d=(pick(space.depths),) * space.num_stages, r=r, space=space.name)
-  return validate(space, config)
+def _rebuild(data):
+  return SubnetConfig.from_dict(data)

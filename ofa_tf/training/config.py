@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any, Callable
 
-from ofa_tf.search_space import MobileNetV3Space, get_space
+from ofa_tf.search_space import SearchSpace, get_space
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "one_device")
 EXECUTION_MODES = ("auto", "sliced", "masked")
@@ -24,28 +24,30 @@ def _tuple(value):
   return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
+# Phase JSON written before phases named their dimensions (OFA-MobileNetV3 field names).
+_LEGACY_PHASE_FIELDS = {"kernel_sizes": "ks", "expand_ratios": "e", "depths": "d"}
+
+
 @dataclasses.dataclass(frozen=True)
 class Phase:
   """One progressive-shrinking phase.
 
   Attributes:
     name: unique name ("full", "kernel", "depth_34", ...), used by `--phases`.
-    kernel_sizes: depthwise kernel sizes subnets may use in this phase.
-    expand_ratios: expand ratios subnets may use.
-    depths: per-stage depths subnets may use.
+    elastic: {dimension: values} the phase opens (e.g. {"ks": (3, 5, 7), "d": (3, 4)});
+      dimensions it does not name stay at their largest value (`Phase.restrictions`).
     epochs: length in epochs of the training split (ignored when `steps` is set).
     steps: length in optimizer steps, or None to derive it from `epochs`.
     base_lr: peak learning rate (after warmup) for the config's global batch size.
     warmup_epochs: linear warmup length in epochs (0 = none); cosine decay afterwards.
     subnets_per_step: subnets sampled per step; their gradients are summed, then applied once.
     distill: train against the teacher (the largest network copied after the full phase).
-    reorganize: start with channel re-organization (`networks.reorganize_channels`) keeping
-      the bands of `expand_ratios` without the smallest one (the ratios trained so far).
+    reorganize: start with channel re-organization (`supernet`'s family re-sorts the channels
+      of its `reorganize_dims`) keeping the bands of the values trained so far (the phase's
+      values without the smallest one).
   """
   name: str
-  kernel_sizes: tuple[int, ...]
-  expand_ratios: tuple[int | float, ...]
-  depths: tuple[int, ...]
+  elastic: dict = dataclasses.field(default_factory=dict)
   epochs: float = 1.0
   steps: int | None = None
   base_lr: float = 0.1
@@ -55,13 +57,19 @@ class Phase:
   reorganize: bool = False
 
   def __post_init__(self):
-    for field in ("kernel_sizes", "expand_ratios", "depths"):
-      values = _tuple(getattr(self, field))
-      if not isinstance(values, tuple) or not values:
-        raise ValueError(f"Phase({self.name}).{field} must be a non-empty tuple, got {values!r}")
-      object.__setattr__(self, field, tuple(sorted(values)))
     if not self.name or not isinstance(self.name, str):
       raise ValueError(f"Phase.name must be a non-empty string, got {self.name!r}")
+    if not isinstance(self.elastic, dict):
+      raise ValueError(f"Phase({self.name}).elastic must be a dict {{dimension: values}}, "
+                       f"got {self.elastic!r}")
+    elastic = {}
+    for dim, values in self.elastic.items():
+      values = _tuple(values)
+      if not isinstance(values, tuple) or not values:
+        raise ValueError(f"Phase({self.name}).elastic[{dim!r}] must be a non-empty tuple, "
+                         f"got {values!r}")
+      elastic[dim] = tuple(sorted(values))
+    object.__setattr__(self, "elastic", elastic)
     if self.steps is None and not self.epochs > 0:
       raise ValueError(f"Phase({self.name}).epochs must be > 0 (or set steps), got {self.epochs}")
     if self.steps is not None and (not isinstance(self.steps, int) or self.steps <= 0):
@@ -74,14 +82,31 @@ class Phase:
     if not isinstance(self.subnets_per_step, int) or self.subnets_per_step < 1:
       raise ValueError(f"Phase({self.name}).subnets_per_step must be an int >= 1, "
                        f"got {self.subnets_per_step!r}")
-    if self.reorganize and len(self.expand_ratios) < 2:
-      raise ValueError(f"Phase({self.name}).reorganize needs >= 2 expand_ratios, "
-                       f"got {self.expand_ratios}")
 
-  @property
-  def trained_expand_ratios(self) -> tuple:
-    """Expand ratios trained before this phase (band edges of the re-organization)."""
-    return self.expand_ratios[1:]
+  def __hash__(self):
+    return hash((self.name, tuple(sorted(self.elastic.items())), self.epochs, self.steps))
+
+  def restrictions(self, space) -> dict[str, tuple]:
+    """{dimension: values} of every dimension of `space` in this phase (unopened: largest).
+
+    Raises:
+      ValueError: the phase names a dimension `space` lacks, or values it does not have.
+    """
+    out = {}
+    for d in space.elastic_dims():
+      out[d.name] = self.elastic.get(d.name, (max(d.values),))
+    unknown = sorted(set(self.elastic) - set(out))
+    if unknown:
+      raise ValueError(f"Phase({self.name}) opens dimensions {unknown} that space {space.name} "
+                       f"(family {space.family}) lacks; its dimensions are {space.dim_names}")
+    space.restricted_choices(out)  # ValueError naming a value the space does not have.
+    return out
+
+  def trained_values(self, space) -> dict[str, tuple]:
+    """{dimension: values trained before this phase} for the family's `reorganize_dims`."""
+    return {dim: self.elastic.get(dim, (max(space.dim(dim).values),))[1:] or
+            self.elastic.get(dim, (max(space.dim(dim).values),))
+            for dim in space.reorganize_dims}
 
   def num_steps(self, train_examples: int, global_batch_size: int) -> int:
     """Optimizer steps of this phase: `steps`, or ceil(epochs * examples / batch)."""
@@ -103,38 +128,55 @@ class Phase:
     return 0.5 * self.base_lr * (1.0 + math.cos(math.pi * progress))
 
   def to_dict(self) -> dict[str, Any]:
-    return dataclasses.asdict(self)
+    data = dataclasses.asdict(self)
+    data["elastic"] = {k: list(v) for k, v in self.elastic.items()}
+    return data
+
+  @classmethod
+  def from_dict(cls, data: dict[str, Any]) -> "Phase":
+    """Reads `to_dict()` output, and phases written with the former MobileNetV3 field names
+    (`kernel_sizes`, `expand_ratios`, `depths`: all three given, the largest-only ones
+    meaning "not opened")."""
+    data = dict(data)
+    legacy = {new: data.pop(old) for old, new in _LEGACY_PHASE_FIELDS.items() if old in data}
+    if legacy:
+      data["elastic"] = {k: tuple(v) for k, v in legacy.items() if len(v) > 1}
+    return cls(**data)
 
 
-def progressive_shrinking_phases(space: MobileNetV3Space, *, epochs: tuple[float, ...],
-                                 lrs: tuple[float, ...], warmup_epochs: tuple[float, ...],
+def progressive_shrinking_phases(space, *, epochs: tuple[float, ...], lrs: tuple[float, ...],
+                                 warmup_epochs: tuple[float, ...],
                                  subnets_per_step: tuple[int, ...] = (1, 1, 2, 2, 4, 4)
                                  ) -> tuple[Phase, ...]:
-  """The six phases of progressive shrinking for `space`, with per-phase lengths and LRs.
+  """The progressive-shrinking phases of `space`'s family, with per-phase lengths and LRs.
 
-  Elastic values follow the paper: each phase enables the next smaller value(s) of one
-  dimension (kernel all at once; depth and expand ratio in two steps), largest values first.
+  The family declares which dimensions each phase opens (`space.shrinking_order()`; for the
+  MBConv families the paper's full -> kernel -> depth x2 -> expand x2). The first phase trains
+  the full network without distillation; re-organization starts every phase that opens more
+  than one value of a `space.reorganize_dims` dimension.
 
   Args:
-    space: the search space (its kernel sizes, expand ratios and depths).
-    epochs, lrs, warmup_epochs, subnets_per_step: one entry per phase, in the order full,
-      kernel, depth_1, depth_2, expand_1, expand_2.
+    space: the search space.
+    epochs, lrs, warmup_epochs, subnets_per_step: one entry per phase of the family's order.
 
   Returns:
-    tuple of 6 `Phase`.
+    tuple of `Phase`, one per entry of `space.shrinking_order()`.
+
+  Raises:
+    ValueError: the per-phase tuples do not have one entry per phase.
   """
-  ks, es, ds = space.kernel_sizes, space.expand_ratios, space.depths
-  specs = (("full", ks[-1:], es[-1:], ds[-1:], False, False),
-           ("kernel", ks, es[-1:], ds[-1:], True, False),
-           ("depth_1", ks, es[-1:], ds[-2:], True, False),
-           ("depth_2", ks, es[-1:], ds, True, False),
-           ("expand_1", ks, es[-2:], ds, True, True),
-           ("expand_2", ks, es, ds, True, True))
+  order = space.shrinking_order()
+  for field, values in (("epochs", epochs), ("lrs", lrs), ("warmup_epochs", warmup_epochs),
+                        ("subnets_per_step", subnets_per_step)):
+    if len(values) != len(order):
+      raise ValueError(f"{field} has {len(values)} entries; family {space.family} has "
+                       f"{len(order)} phases {[name for name, _ in order]}")
   return tuple(
-      Phase(name, k, e, d, epochs=ep, base_lr=lr, warmup_epochs=wu, subnets_per_step=n,
-            distill=distill, reorganize=reorg and len(e) > 1)
-      for (name, k, e, d, distill, reorg), ep, lr, wu, n in
-      zip(specs, epochs, lrs, warmup_epochs, subnets_per_step))
+      Phase(name, dict(opened), epochs=ep, base_lr=lr, warmup_epochs=wu, subnets_per_step=n,
+            distill=i > 0,
+            reorganize=any(len(opened.get(d, ())) > 1 for d in space.reorganize_dims))
+      for i, ((name, opened), ep, lr, wu, n) in
+      enumerate(zip(order, epochs, lrs, warmup_epochs, subnets_per_step)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +237,7 @@ class TrainConfig:
   log_every_steps: int = 20
 
   def __post_init__(self):
-    phases = tuple(p if isinstance(p, Phase) else Phase(**p) for p in _tuple(self.phases))
+    phases = tuple(p if isinstance(p, Phase) else Phase.from_dict(p) for p in _tuple(self.phases))
     object.__setattr__(self, "phases", phases)
     if self.resolutions is not None:
       object.__setattr__(self, "resolutions", tuple(int(r) for r in _tuple(self.resolutions)))
@@ -206,12 +248,7 @@ class TrainConfig:
       raise ValueError(f"TrainConfig.phases names must be unique, got {names}")
     space = self.search_space()  # raises for unknown names / bad resolutions
     for phase in phases:
-      for field, allowed in (("kernel_sizes", space.kernel_sizes),
-                             ("expand_ratios", space.expand_ratios), ("depths", space.depths)):
-        bad = [v for v in getattr(phase, field) if v not in allowed]
-        if bad:
-          raise ValueError(f"Phase({phase.name}).{field} has {bad}, not values of space "
-                           f"{space.name}: {allowed}")
+      phase.restrictions(space)  # raises for a dimension or value the space lacks
     if self.strategy not in STRATEGIES:
       raise ValueError(f"TrainConfig.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
     if self.execution_mode not in EXECUTION_MODES:
@@ -232,7 +269,7 @@ class TrainConfig:
       if getattr(self, field) < 0:
         raise ValueError(f"TrainConfig.{field} must be >= 0, got {getattr(self, field)}")
 
-  def search_space(self) -> MobileNetV3Space:
+  def search_space(self) -> SearchSpace:
     """The space the supernet is built for (registered space with `resolutions` applied)."""
     space = get_space(self.space)
     if self.dropout_rate is not None:

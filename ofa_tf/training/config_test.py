@@ -10,7 +10,7 @@ from ofa_tf.training import config as config_lib
 class PhaseTest(tf.test.TestCase):
 
   def test_learning_rate_warmup_then_cosine(self):
-    phase = config_lib.Phase("p", (3,), (6,), (4,), steps=10, base_lr=0.4, warmup_epochs=0.2,
+    phase = config_lib.Phase("p", {"ks": (3, 5)}, steps=10, base_lr=0.4, warmup_epochs=0.2,
                              epochs=1.0)
     self.assertEqual(phase.warmup_steps(1000, 100), 2)
     lrs = [phase.learning_rate(s, 10, 2) for s in range(10)]
@@ -20,29 +20,33 @@ class PhaseTest(tf.test.TestCase):
     self.assertLess(lrs[-1], 0.05)
 
   def test_num_steps(self):
-    phase = config_lib.Phase("p", (3,), (6,), (4,), epochs=2.5)
+    phase = config_lib.Phase("p", {"ks": (3, 5)}, epochs=2.5)
     self.assertEqual(phase.num_steps(1257, 64), 50)
     self.assertEqual(dataclasses.replace(phase, steps=7).num_steps(1257, 64), 7)
 
   def test_validation_names_field(self):
     with self.assertRaisesRegex(ValueError, "subnets_per_step"):
-      config_lib.Phase("p", (3,), (6,), (4,), subnets_per_step=0)
+      config_lib.Phase("p", {"ks": (3, 5)}, subnets_per_step=0)
     with self.assertRaisesRegex(ValueError, "base_lr"):
-      config_lib.Phase("p", (3,), (6,), (4,), base_lr=0)
-    with self.assertRaisesRegex(ValueError, "expand_ratios"):
-      config_lib.Phase("p", (3,), (), (4,))
+      config_lib.Phase("p", {"ks": (3, 5)}, base_lr=0)
+    with self.assertRaisesRegex(ValueError, r"elastic\['e'\] must be a non-empty tuple"):
+      config_lib.Phase("p", {"e": ()})
 
   def test_schedule_is_progressive_shrinking(self):
     phases = config_lib.get_preset("imagenet").phases
     self.assertEqual([p.name for p in phases],
                      ["full", "kernel", "depth_1", "depth_2", "expand_1", "expand_2"])
-    self.assertEqual([p.kernel_sizes for p in phases], [(7,)] + [(3, 5, 7)] * 5)
-    self.assertEqual([p.depths for p in phases],
+    space = config_lib.get_preset("imagenet").search_space()
+    restrictions = [p.restrictions(space) for p in phases]
+    self.assertEqual([r["ks"] for r in restrictions], [(7,)] + [(3, 5, 7)] * 5)
+    self.assertEqual([r["d"] for r in restrictions],
                      [(4,), (4,), (3, 4), (2, 3, 4), (2, 3, 4), (2, 3, 4)])
-    self.assertEqual([p.expand_ratios for p in phases], [(6,)] * 4 + [(4, 6), (3, 4, 6)])
+    self.assertEqual([r["e"] for r in restrictions], [(6,)] * 4 + [(4, 6), (3, 4, 6)])
+    self.assertEqual(phases[0].elastic, {})
+    self.assertEqual(phases[2].elastic, {"ks": (3, 5, 7), "d": (3, 4)})
     self.assertEqual([p.subnets_per_step for p in phases], [1, 1, 2, 2, 4, 4])
     self.assertEqual([p.reorganize for p in phases], [False] * 4 + [True, True])
-    self.assertEqual([p.trained_expand_ratios for p in phases[4:]], [(6,), (4, 6)])
+    self.assertEqual([p.trained_values(space) for p in phases[4:]], [{"e": (6,)}, {"e": (4, 6)}])
     self.assertEqual([p.distill for p in phases], [False] + [True] * 5)
     self.assertEqual([p.epochs for p in phases[1:]], [120, 25, 120, 25, 120])
     self.assertAllClose([p.base_lr for p in phases[1:]],
@@ -75,9 +79,19 @@ class TrainConfigTest(tf.test.TestCase):
       config.replace(resolutions=(32, 16))
     with self.assertRaisesRegex(ValueError, "unknown TrainConfig fields"):
       config_lib.TrainConfig.from_dict({"spacee": "x"})
-    bad_phase = dataclasses.replace(config.phases[0], kernel_sizes=(9,))
-    with self.assertRaisesRegex(ValueError, "kernel_sizes has"):
+    bad_phase = dataclasses.replace(config.phases[0], elastic={"ks": (3, 9)})
+    with self.assertRaisesRegex(ValueError, r"restriction of ks to \(3, 9\)"):
       config.replace(phases=(bad_phase,))
+    bad_phase = dataclasses.replace(config.phases[0], elastic={"w": (1, 2)})
+    with self.assertRaisesRegex(ValueError, r"opens dimensions \['w'\] that space ofa_mbv3_tiny"):
+      config.replace(phases=(bad_phase,))
+
+  def test_phases_written_with_the_former_field_names_still_read(self):
+    legacy = {"name": "depth_1", "kernel_sizes": [3, 5, 7], "expand_ratios": [6],
+              "depths": [3, 4], "epochs": 2.0, "subnets_per_step": 2}
+    phase = config_lib.Phase.from_dict(legacy)
+    self.assertEqual(phase.elastic, {"ks": (3, 5, 7), "d": (3, 4)})
+    self.assertEqual(config_lib.Phase.from_dict(phase.to_dict()), phase)
 
   def test_select_phases_and_modes(self):
     config = config_lib.get_preset("smoke")

@@ -20,9 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf.data import ImageClassificationData, load_dataset
-from ofa_tf.networks import OFAMobileNetV3
-from ofa_tf.networks.ofa_mobilenet_v3 import ARCH_KEYS
-from ofa_tf.search_space import SubnetConfig
+from ofa_tf.networks import Supernet, build_supernet
+from ofa_tf.networks.ofa_mbconv import ARCH_KEYS
+from ofa_tf.search_space import SearchSpace, SubnetConfig
 from ofa_tf.training import workdir as workdir_lib
 from ofa_tf.training.config import Phase, TrainConfig
 
@@ -33,7 +33,7 @@ class _SubnetRunner:
   """Traced calibration and evaluation passes of one supernet (one trace for all subnets and
   resolutions: images have unknown spatial size, the arch is a tensor argument)."""
 
-  def __init__(self, supernet: OFAMobileNetV3):
+  def __init__(self, supernet: Supernet):
     self.supernet = supernet
     n = supernet.space.num_blocks
     images = tf.TensorSpec([None, None, None, 3], tf.float32)
@@ -50,7 +50,7 @@ class _SubnetRunner:
     return self.supernet(images, training=False, arch=arch)
 
 
-def _runner(supernet: OFAMobileNetV3) -> _SubnetRunner:
+def _runner(supernet: Supernet) -> _SubnetRunner:
   runner = getattr(supernet, "_ofa_subnet_runner", None)
   if runner is None:
     runner = _SubnetRunner(supernet)
@@ -59,20 +59,20 @@ def _runner(supernet: OFAMobileNetV3) -> _SubnetRunner:
   return runner
 
 
-def bn_statistics(supernet: OFAMobileNetV3) -> dict[str, np.ndarray]:
+def bn_statistics(supernet: Supernet) -> dict[str, np.ndarray]:
   """A copy of every BN moving mean and variance, by stable name."""
   return {k: v.numpy() for k, v in supernet.named_weights().items()
           if k.endswith(_STAT_SUFFIXES)}
 
 
-def restore_bn_statistics(supernet: OFAMobileNetV3, stats: dict[str, np.ndarray]) -> None:
+def restore_bn_statistics(supernet: Supernet, stats: dict[str, np.ndarray]) -> None:
   """Assigns statistics saved with `bn_statistics` back."""
   weights = supernet.named_weights()
   for k, value in stats.items():
     weights[k].assign(value)
 
 
-def recalibrate_bn(supernet: OFAMobileNetV3, config: SubnetConfig, data: ImageClassificationData,
+def recalibrate_bn(supernet: Supernet, config: SubnetConfig, data: ImageClassificationData,
                    num_images: int = 2000, batch_size: int = 200, seed: int = 0) -> int:
   """Recomputes the BN moving statistics of subnet `config` from training images, in place.
 
@@ -98,7 +98,7 @@ def recalibrate_bn(supernet: OFAMobileNetV3, config: SubnetConfig, data: ImageCl
   return seen
 
 
-def evaluate_subnet(supernet: OFAMobileNetV3, config: SubnetConfig,
+def evaluate_subnet(supernet: Supernet, config: SubnetConfig,
                     data: ImageClassificationData, split: str = "validation",
                     batch_size: int = 200) -> tuple[float, float]:
   """Top-1 accuracy and mean cross-entropy of subnet `config` on `split` (no recalibration).
@@ -118,7 +118,7 @@ def evaluate_subnet(supernet: OFAMobileNetV3, config: SubnetConfig,
   return correct / count, loss / count
 
 
-def recalibrated_accuracy(supernet: OFAMobileNetV3, config: SubnetConfig,
+def recalibrated_accuracy(supernet: Supernet, config: SubnetConfig,
                           data: ImageClassificationData, split: str, train_config: TrainConfig
                           ) -> tuple[float, float]:
   """`recalibrate_bn` then `evaluate_subnet`, with the run's calibration settings."""
@@ -127,22 +127,38 @@ def recalibrated_accuracy(supernet: OFAMobileNetV3, config: SubnetConfig,
   return evaluate_subnet(supernet, config, data, split, train_config.eval_batch_size)
 
 
-def extreme_subnets(supernet: OFAMobileNetV3, phase: Phase,
+def extreme_subnets(space: SearchSpace, phase: Phase,
                     resolutions: tuple[int, ...]) -> list[SubnetConfig]:
-  """Subnets {min, max} of every elastic dimension of `phase` x {min, max} resolution."""
-  space = supernet.space
+  """Subnets {min, max} of every dimension `phase` opens (each dimension at its smallest or
+  largest value of the phase in every entry; unopened ones at their largest) x {min, max}
+  resolution, in the order of `itertools.product` over the space's dimensions, then r."""
+  choices = space.restricted_choices(phase.restrictions(space))
+  per_dim = [(0, -1) if any(len(entry) > 1 for entry in choices[d]) else (-1,)
+             for d in space.dim_names]
   configs = []
-  for d, e, k, r in itertools.product(
-      sorted({min(phase.depths), max(phase.depths)}),
-      sorted({min(phase.expand_ratios), max(phase.expand_ratios)}),
-      sorted({min(phase.kernel_sizes), max(phase.kernel_sizes)}),
-      sorted({min(resolutions), max(resolutions)})):
-    configs.append(SubnetConfig(ks=(k,) * space.num_blocks, e=(e,) * space.num_blocks,
-                                d=(d,) * space.num_stages, r=r, space=space.name))
+  for picks in itertools.product(*per_dim, sorted({min(resolutions), max(resolutions)})):
+    *dim_picks, r = picks
+    dims = {d: tuple(entry[pick] for entry in choices[d])
+            for d, pick in zip(space.dim_names, dim_picks)}
+    configs.append(SubnetConfig(r=r, space=space.name, **dims))
   return configs
 
 
-def evaluate_extremes(supernet: OFAMobileNetV3, data: ImageClassificationData, phase: Phase,
+def subnet_label(space: SearchSpace, config: SubnetConfig) -> str:
+  """A short label of a (uniform) subnet, e.g. "d2 e3 k3 r24": the first entry of each
+  dimension (its first letter) and the resolution. The one place labels are written."""
+  return " ".join([f"{d[0]}{getattr(config, d)[0]}" for d in sorted(space.dim_names)]
+                  + [f"r{config.r}"])
+
+
+def extreme_labels(space: SearchSpace, phase: Phase,
+                   resolutions: tuple[int, ...]) -> tuple[str, str]:
+  """Labels of the smallest subnet at the smallest resolution and the largest at the largest."""
+  configs = extreme_subnets(space, phase, resolutions)
+  return subnet_label(space, configs[0]), subnet_label(space, configs[-1])
+
+
+def evaluate_extremes(supernet: Supernet, data: ImageClassificationData, phase: Phase,
                       train_config: TrainConfig, split: str = "validation",
                       labels: tuple[str, ...] | None = None) -> list[dict]:
   """Recalibrated accuracy of `extreme_subnets`; the supernet's BN statistics are restored.
@@ -156,8 +172,8 @@ def evaluate_extremes(supernet: OFAMobileNetV3, data: ImageClassificationData, p
   saved = bn_statistics(supernet)
   rows = []
   try:
-    for config in extreme_subnets(supernet, phase, supernet.space.resolutions):
-      label = f"d{config.d[0]} e{config.e[0]} k{config.ks[0]} r{config.r}"
+    for config in extreme_subnets(supernet.space, phase, supernet.space.resolutions):
+      label = subnet_label(supernet.space, config)
       if labels is not None and label not in labels:
         continue
       top1, loss = recalibrated_accuracy(supernet, config, data, split, train_config)
@@ -184,12 +200,12 @@ class SubnetEvaluator:
 
   Attributes:
     space: the supernet's search space (what search and the accuracy dataset sample from).
-    supernet: the trained `OFAMobileNetV3`.
+    supernet: the trained supernet.
     data: the run's dataset.
     split: the evaluation split ("validation" for search, "test" for reporting).
   """
 
-  def __init__(self, supernet: OFAMobileNetV3, data, split: str, train_config: TrainConfig):
+  def __init__(self, supernet: Supernet, data, split: str, train_config: TrainConfig):
     self.supernet = supernet
     self.space = supernet.space
     self.data = data

@@ -21,15 +21,15 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from ofa_tf.networks import OFAMobileNetV3, encode_arch
-from ofa_tf.networks.ofa_mobilenet_v3 import ARCH_KEYS
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.networks import Supernet, build_supernet, encode_arch
+from ofa_tf.networks.ofa_mbconv import ARCH_KEYS
+from ofa_tf.search_space import SearchSpace, SubnetConfig
 from ofa_tf.training.config import Phase, TrainConfig
 
 _NO_DECAY_SUFFIXES = (".gamma", ".beta", ".bias", ".moving_mean", ".moving_variance")
 
 
-def sample_subnets(space: MobileNetV3Space, phase: Phase, seed: int, step: int,
+def sample_subnets(space: SearchSpace, phase: Phase, seed: int, step: int,
                    resolution: int) -> list[SubnetConfig]:
   """The `phase.subnets_per_step` subnets trained at global step `step`.
 
@@ -37,18 +37,18 @@ def sample_subnets(space: MobileNetV3Space, phase: Phase, seed: int, step: int,
   phase's elastic values; the resolution is the data pipeline's for that step.
   """
   rng = np.random.default_rng([seed, step])
-  return [space.sample(rng, kernel_sizes=phase.kernel_sizes, expand_ratios=phase.expand_ratios,
-                       depths=phase.depths, resolutions=(resolution,))
+  restrictions = phase.restrictions(space)
+  return [space.sample(rng, restrictions, resolutions=(resolution,))
           for _ in range(phase.subnets_per_step)]
 
 
-def stack_archs(space: MobileNetV3Space, configs: list[SubnetConfig]) -> dict[str, np.ndarray]:
+def stack_archs(space: SearchSpace, configs: list[SubnetConfig]) -> dict[str, np.ndarray]:
   """`encode_arch` of each config stacked along a new leading axis: [N, num_blocks] arrays."""
   encoded = [encode_arch(space, c) for c in configs]
   return {k: np.stack([e[k] for e in encoded]) for k in encoded[0]}
 
 
-def copy_weights(source: OFAMobileNetV3, target: OFAMobileNetV3) -> None:
+def copy_weights(source: Supernet, target: Supernet) -> None:
   """Assigns every named weight of `source` (BN statistics included) to `target`."""
   target_weights = target.named_weights()
   for name, variable in source.named_weights().items():
@@ -69,7 +69,7 @@ class ProgressiveShrinkingTask:
   Args:
     config: the run's TrainConfig (loss and optimizer hyper-parameters).
     supernet: the student supernet (created in the strategy's scope).
-    teacher: the frozen largest network (an `OFAMobileNetV3` of the same space without
+    teacher: the frozen largest network (an supernet of the same space without
       dropout), or None when no phase distills.
     optimizer: a tf_keras optimizer built over `supernet.trainable_variables`.
     step_counter: int64 variable holding the global step during a step, or None. With it the
@@ -80,8 +80,8 @@ class ProgressiveShrinkingTask:
     trace_count: how many times a step function was traced (Python side effect of tracing).
   """
 
-  def __init__(self, config: TrainConfig, supernet: OFAMobileNetV3,
-               teacher: OFAMobileNetV3 | None, optimizer: tf_keras.optimizers.Optimizer,
+  def __init__(self, config: TrainConfig, supernet: Supernet,
+               teacher: Supernet | None, optimizer: tf_keras.optimizers.Optimizer,
                step_counter: tf.Variable | None = None):
     self.config = config
     self.step_counter = step_counter

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.training import config as config_lib
 from ofa_tf.training import task as task_lib
 
@@ -13,8 +13,8 @@ from ofa_tf.training import task as task_lib
 def _setup(config, step_counter=None):
   space = config.search_space()
   tf_keras.utils.set_random_seed(0)
-  supernet = OFAMobileNetV3(space)
-  teacher = OFAMobileNetV3(space.replace(dropout_rate=0.0))
+  supernet = build_supernet(space)
+  teacher = build_supernet(space.replace(dropout_rate=0.0))
   task_lib.copy_weights(supernet, teacher)
   optimizer = tf_keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
   optimizer.build(supernet.trainable_variables)

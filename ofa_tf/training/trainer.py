@@ -22,8 +22,8 @@ import tf_keras
 from tensorflow.core.framework import summary_pb2
 
 from ofa_tf.data import load_dataset, resolution_for_step
-from ofa_tf.networks import OFAMobileNetV3, reorganize_channels
-from ofa_tf.search_space import MobileNetV3Space
+from ofa_tf.networks import Supernet, build_supernet
+from ofa_tf.search_space import SearchSpace
 from ofa_tf.training import evaluation
 from ofa_tf.training import task as task_lib
 from ofa_tf.training import workdir as workdir_lib
@@ -50,7 +50,7 @@ class TrainResult:
   global_step: int
   phase_index: int
   results: dict
-  supernet: OFAMobileNetV3
+  supernet: Supernet
   complete: bool
 
 
@@ -86,12 +86,12 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
       not has_chief and resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def resolve_space(config: TrainConfig, num_classes: int) -> MobileNetV3Space:
+def resolve_space(config: TrainConfig, num_classes: int) -> SearchSpace:
   """The supernet's space: the config's, with the dataset's number of classes."""
   return config.search_space().replace(num_classes=num_classes)
 
 
-def prepare_workdir(workdir: str, config: TrainConfig, space: MobileNetV3Space,
+def prepare_workdir(workdir: str, config: TrainConfig, space: SearchSpace,
                     overwrite: bool) -> None:
   """Creates `workdir` or checks it holds the same run; `overwrite` starts it afresh.
 
@@ -202,9 +202,9 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
 
   tf_keras.utils.set_random_seed(config.seed)  # Same initial weights for the same seed.
   with strategy.scope():
-    supernet = OFAMobileNetV3(space, execution_mode=mode,
+    supernet = build_supernet(space, execution_mode=mode,
                               synchronized_bn=config.synchronized_bn)
-    teacher = OFAMobileNetV3(space.replace(dropout_rate=0.0), execution_mode=mode,
+    teacher = build_supernet(space.replace(dropout_rate=0.0), execution_mode=mode,
                              synchronized_bn=config.synchronized_bn, name="teacher")
     optimizer = tf_keras.optimizers.SGD(learning_rate=0.0, momentum=config.momentum,
                                         nesterov=config.nesterov)
@@ -257,11 +257,12 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
     phase, total = config.phases[index], phase_steps[index]
     warmup = phase.warmup_steps(examples, config.global_batch_size)
     if _get(phase_step) == 0:
-      logging.info("phase %d/%d %s: %d steps, k %s e %s d %s, %d subnet(s)/step, lr %g",
-                   index + 1, len(config.phases), phase.name, total, phase.kernel_sizes,
-                   phase.expand_ratios, phase.depths, phase.subnets_per_step, phase.base_lr)
+      logging.info("phase %d/%d %s: %d steps, elastic %s, %d subnet(s)/step, lr %g",
+                   index + 1, len(config.phases), phase.name, total,
+                   phase.elastic or "none (largest subnet)", phase.subnets_per_step,
+                   phase.base_lr)
       if phase.reorganize:
-        reorganize_channels(supernet, phase.trained_expand_ratios)
+        supernet.reorganize(phase.trained_values(supernet.space))
       if phase.distill and not _get(teacher_ready):
         task_lib.copy_weights(supernet, teacher)
         teacher_ready.assign(True)
@@ -323,7 +324,7 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
     if config.eval_at_phase_end and "final/test" not in results:
       last = config.phases[-1]
       results["final/test"] = evaluation.evaluate_extremes(
-          supernet, data, last, config, "test", labels=_extreme_labels(last, resolutions))
+          supernet, data, last, config, "test", labels=evaluation.extreme_labels(supernet.space, last, resolutions))
       if chief:
         workdir_lib.write_json_atomic(results_path, results)
   writer.flush()
@@ -332,10 +333,3 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
                      complete=complete)
 
 
-def _extreme_labels(phase, resolutions) -> tuple[str, str]:
-  """Labels of the smallest subnet at the smallest resolution and the largest at the largest."""
-  lo = f"d{min(phase.depths)} e{min(phase.expand_ratios)} k{min(phase.kernel_sizes)} " \
-       f"r{min(resolutions)}"
-  hi = f"d{max(phase.depths)} e{max(phase.expand_ratios)} k{max(phase.kernel_sizes)} " \
-       f"r{max(resolutions)}"
-  return lo, hi

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from ofa_tf.data import load_dataset
-from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.search_space import get_space
 from ofa_tf.training import config as config_lib
 from ofa_tf.training import evaluation
@@ -183,7 +183,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import tf_keras
 from ofa_tf.data import load_dataset, resolution_for_step
-from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.training import config as config_lib, task as task_lib, trainer
 
 config = config_lib.get_preset("smoke").replace(dropout_rate=0.0, synchronized_bn=True)
@@ -197,8 +197,8 @@ def run(devices):
   tf_keras.utils.set_random_seed(0)
   strategy = tf.distribute.MirroredStrategy(devices)
   with strategy.scope():
-    supernet = OFAMobileNetV3(space, "masked", synchronized_bn=True)
-    teacher = OFAMobileNetV3(space.replace(dropout_rate=0.0), "masked", synchronized_bn=True)
+    supernet = build_supernet(space, "masked", synchronized_bn=True)
+    teacher = build_supernet(space.replace(dropout_rate=0.0), "masked", synchronized_bn=True)
     optimizer = tf_keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
     optimizer.build(supernet.trainable_variables)
   if reference is None:

@@ -3,7 +3,7 @@
 Layout of a work directory (every file written atomically: temporary file or directory in the
 same parent, then `os.replace`):
 
-  space.json           the `MobileNetV3Space` JSON (`MobileNetV3Space.to_json()`); fixes the
+  space.json           the search space JSON (`space.to_json()`, with its family tag); fixes the
                        supernet's shapes. Written once; a different space is refused.
   train_config.json    the `TrainConfig` JSON of the run (`ofa_tf.training.config`).
   checkpoints/         `tf.train.CheckpointManager` checkpoints of the trainer (supernet,
@@ -11,7 +11,7 @@ same parent, then `os.replace`):
   phase_results.json   per-phase evaluation table ({min, max} subnets x resolutions).
   final/               the trained supernet: `tf.train.Checkpoint(supernet=named_weights)`
                        written with `Checkpoint.write(final/supernet)`, where `named_weights`
-                       is `OFAMobileNetV3.named_weights()` (stable names such as
+                       is `Supernet.named_weights()` (stable names such as
                        `block3.expand_conv.kernel`; checkpoint keys
                        `supernet/<name>/.ATTRIBUTES/VARIABLE_VALUE`, readable without this code
                        by `tf.train.load_checkpoint`), plus `final/space.json` (a copy of the
@@ -27,14 +27,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import json
 import tempfile
 from typing import Any
 
 import tensorflow as tf
 
 from ofa_tf import atomic_files
-from ofa_tf.networks import OFAMobileNetV3
-from ofa_tf.search_space import MobileNetV3Space
+from ofa_tf.networks import Supernet, build_supernet
+from ofa_tf.search_space import SearchSpace, space_from_dict
 
 SPACE_FILE = "space.json"
 TRAIN_CONFIG_FILE = "train_config.json"
@@ -55,7 +56,7 @@ def write_json_atomic(path: str, data: Any) -> None:
   write_text_atomic(path, json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
-def read_space(workdir: str) -> MobileNetV3Space:
+def read_space(workdir: str) -> SearchSpace:
   """The search space of work directory `workdir` (from its `space.json`).
 
   Raises:
@@ -72,12 +73,12 @@ def read_space(workdir: str) -> MobileNetV3Space:
   with open(path) as f:
     text = f.read()
   try:
-    return MobileNetV3Space.from_json(text)
+    return space_from_dict(json.loads(text))
   except (ValueError, TypeError) as e:
-    raise ValueError(f"{path} is not a valid MobileNetV3Space: {e}") from e
+    raise ValueError(f"{path} is not a valid search-space JSON: {e}") from e
 
 
-def write_space(workdir: str, space: MobileNetV3Space, overwrite: bool = False) -> None:
+def write_space(workdir: str, space: SearchSpace, overwrite: bool = False) -> None:
   """Writes `space.json`, refusing to replace a different space unless `overwrite`.
 
   Raises:
@@ -95,7 +96,7 @@ def write_space(workdir: str, space: MobileNetV3Space, overwrite: bool = False) 
   write_text_atomic(path, space.to_json() + "\n")
 
 
-def supernet_checkpoint(supernet: OFAMobileNetV3) -> tf.train.Checkpoint:
+def supernet_checkpoint(supernet: Supernet) -> tf.train.Checkpoint:
   """`tf.train.Checkpoint(supernet=supernet.named_weights())`: the weights by stable name.
 
   Tracking the variables by stable name (rather than the Keras object graph) keeps the
@@ -109,7 +110,7 @@ def has_final(workdir: str) -> bool:
   return tf.io.gfile.exists(os.path.join(workdir, FINAL_DIR, _FINAL_PREFIX + ".index"))
 
 
-def save_supernet(workdir: str, supernet: OFAMobileNetV3, overwrite: bool = False) -> str:
+def save_supernet(workdir: str, supernet: Supernet, overwrite: bool = False) -> str:
   """Writes `supernet`'s weights as the work directory's final supernet.
 
   Writes `space.json` (if absent) and `final/` = `tf.train.Checkpoint(supernet=supernet)`
@@ -118,7 +119,7 @@ def save_supernet(workdir: str, supernet: OFAMobileNetV3, overwrite: bool = Fals
 
   Args:
     workdir: the work directory (created if missing).
-    supernet: an `OFAMobileNetV3`; its `space` must equal the directory's `space.json`.
+    supernet: an supernet; its `space` must equal the directory's `space.json`.
     overwrite: replace a `space.json` of a different space (and its final weights).
 
   Returns:
@@ -149,7 +150,7 @@ def save_supernet(workdir: str, supernet: OFAMobileNetV3, overwrite: bool = Fals
 
 
 def load_supernet(workdir: str, execution_mode: str = "sliced",
-                  synchronized_bn: bool = False) -> OFAMobileNetV3:
+                  synchronized_bn: bool = False) -> Supernet:
   """Builds the supernet of `workdir` (space from `space.json`) and restores `final/`.
 
   Args:
@@ -158,7 +159,7 @@ def load_supernet(workdir: str, execution_mode: str = "sliced",
     synchronized_bn: build with synchronized BatchNorm (for further distributed training).
 
   Returns:
-    An `OFAMobileNetV3` holding the trained weights (BN statistics are those of the largest
+    An supernet holding the trained weights (BN statistics are those of the largest
     subnet; recalibrate before evaluating a shrunk subnet, see `training.evaluation`).
 
   Raises:
@@ -175,12 +176,12 @@ def load_supernet(workdir: str, execution_mode: str = "sliced",
   final_space_path = os.path.join(final, SPACE_FILE)
   if os.path.exists(final_space_path):
     with open(final_space_path) as f:
-      final_space = MobileNetV3Space.from_json(f.read())
+      final_space = space_from_dict(json.loads(f.read()))
     if final_space != space:
       raise ValueError(
           f"{final}/ holds weights of space {final_space.name!r} but {workdir}/{SPACE_FILE} "
           f"says {space.name!r}: the work directory is inconsistent")
-  supernet = OFAMobileNetV3(space, execution_mode=execution_mode,
+  supernet = build_supernet(space, execution_mode=execution_mode,
                             synchronized_bn=synchronized_bn)
   try:
     status = supernet_checkpoint(supernet).read(os.path.join(final, _FINAL_PREFIX))

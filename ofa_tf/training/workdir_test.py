@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ofa_tf.networks import OFAMobileNetV3
+from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.search_space import get_space
 from ofa_tf.training import workdir as workdir_lib
 
@@ -18,7 +18,7 @@ class WorkdirTest(tf.test.TestCase):
 
   def test_round_trip_same_outputs(self):
     wd = os.path.join(self.get_temp_dir(), "run")
-    supernet = OFAMobileNetV3(self.space)
+    supernet = build_supernet(self.space)
     for v in supernet.named_weights().values():
       v.assign(v + tf.random.normal(v.shape, stddev=0.01, seed=1))
     workdir_lib.save_supernet(wd, supernet)
@@ -49,10 +49,10 @@ class WorkdirTest(tf.test.TestCase):
 
   def test_different_space_refused(self):
     wd = os.path.join(self.get_temp_dir(), "other")
-    workdir_lib.save_supernet(wd, OFAMobileNetV3(self.space))
+    workdir_lib.save_supernet(wd, build_supernet(self.space))
     other = self.space.replace(name="other_tiny", final_expand_width=64)
     with self.assertRaisesRegex(ValueError, "differs from space 'other_tiny'"):
-      workdir_lib.save_supernet(wd, OFAMobileNetV3(other))
+      workdir_lib.save_supernet(wd, build_supernet(other))
     # A space.json edited to another space than the weights: clear error.
     workdir_lib.write_space(wd, other, overwrite=True)
     with self.assertRaisesRegex(ValueError, "inconsistent"):

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks import static_mobilenet_v3 as static
+from ofa_tf.networks import static_network as static
 
 
 class StaticMobileNetV3Test(tf.test.TestCase):

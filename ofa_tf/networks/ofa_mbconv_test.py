@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from ofa_tf import search_space as ss
 from ofa_tf.networks.extract import extract_subnet
-from ofa_tf.networks.ofa_mobilenet_v3 import OFAMobileNetV3, encode_arch
+from ofa_tf.networks import Supernet, build_supernet, encode_arch
 
 
 def randomize(supernet, seed=0):
@@ -39,7 +39,7 @@ def images(config, seed, batch=2):
 class ExtractionTest(tf.test.TestCase):
 
   def _check_extraction(self, space, count):
-    supernet = OFAMobileNetV3(space, execution_mode="masked")
+    supernet = build_supernet(space, execution_mode="masked")
     randomize(supernet)
     for i, config in enumerate(configs(space, count, seed=1)):
       x = images(config, i)
@@ -63,7 +63,7 @@ class KernelTransformTest(tf.test.TestCase):
 
   def test_chained_centre_crop_and_matrices(self):
     space = ss.get_space("ofa_mbv3_tiny")
-    supernet = OFAMobileNetV3(space)
+    supernet = build_supernet(space)
     randomize(supernet, seed=3)
     dw = supernet.blocks[0].depthwise
     w7 = dw.kernel.numpy()[..., 0]                               # [7, 7, C]
@@ -86,7 +86,7 @@ class MaskingAndDepthTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
-    self.supernet = OFAMobileNetV3(self.space, execution_mode="masked")
+    self.supernet = build_supernet(self.space, execution_mode="masked")
     randomize(self.supernet)
     self.config = self.space.min_config(28).replace(d=(2, 3, 2))
 
@@ -122,7 +122,7 @@ class MaskingAndDepthTest(tf.test.TestCase):
   def test_training_step_keeps_inactive_bn_statistics(self):
     arch = encode_arch(self.space, self.config)
     for mode in ("masked", "sliced"):
-      supernet = OFAMobileNetV3(self.space, execution_mode=mode)
+      supernet = build_supernet(self.space, execution_mode=mode)
       randomize(supernet)
       stats = {k: v.numpy().copy() for k, v in supernet.named_weights().items()
                if "moving" in k}
@@ -153,7 +153,7 @@ class ModesAndTracingTest(tf.test.TestCase):
 
   def test_both_modes_trace_once_and_agree(self):
     space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
-    supernet = OFAMobileNetV3(space)
+    supernet = build_supernet(space)
     randomize(supernet)
     traces = {"masked": 0, "sliced": 0}
 
@@ -190,7 +190,7 @@ class ModesAndTracingTest(tf.test.TestCase):
 
   def test_set_active_subnet(self):
     space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
-    supernet = OFAMobileNetV3(space)
+    supernet = build_supernet(space)
     forward = tf.function(lambda x: supernet(x))
     config = space.min_config(32)
     x = images(config, 1)
@@ -202,7 +202,7 @@ class ModesAndTracingTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, r"ks\[0\] = 4"):
       supernet.set_active_subnet(config.replace(ks=(4,) + config.ks[1:]))
     with self.assertRaisesRegex(ValueError, "execution_mode"):
-      OFAMobileNetV3(space, execution_mode="fast")
+      build_supernet(space, execution_mode="fast")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""The OFA-MobileNetV3 supernet (Cai et al., ICLR 2020, Sec. 3 and 4; reference
-`OFAMobileNetV3`): elastic kernel size, expand ratio, depth and resolution over one set of
-weights.
+"""The supernet of the MBConv families (Cai et al., ICLR 2020, Sec. 3 and 4): OFA-MobileNetV3
+(reference `OFAMobileNetV3`) and OFA-ProxylessNAS (reference `OFAProxylessNASNets`): elastic
+kernel size, expand ratio, depth and resolution over one set of weights. The stem, block 0
+and the head convs follow the space's `network_spec` (h-swish head with a conv after pooling
+for MobileNetV3; ReLU6 and the feature-mix conv before pooling for ProxylessNAS).
 
 The active subnet is given to `call` as `arch`, a dict of small int32 tensors (see
 `encode_arch`), so one traced graph serves every subnet at a given resolution; without `arch`
@@ -25,13 +27,14 @@ import tf_keras
 
 from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
 from ofa_tf.layers.elastic_mbconv import ElasticMBConv, apply_activation, conv_initializer, pointwise
-from ofa_tf.search_space import MobileNetV3Space, SubnetConfig
+from ofa_tf.networks.reorganize import reorganize_channels
+from ofa_tf.search_space import SearchSpace, SubnetConfig
 
 MODES = ("masked", "sliced")
 ARCH_KEYS = ("kernel_index", "mid_channels", "se_channels", "active")
 
 
-def encode_arch(space: MobileNetV3Space, config: SubnetConfig) -> dict[str, np.ndarray]:
+def encode_arch(space: SearchSpace, config: SubnetConfig) -> dict[str, np.ndarray]:
   """The supernet's tensor form of a subnet: one entry per elastic block.
 
   Returns:
@@ -43,12 +46,12 @@ def encode_arch(space: MobileNetV3Space, config: SubnetConfig) -> dict[str, np.n
   """
   space.validate(config)
   active = np.zeros(space.num_blocks, bool)
-  active[list(config.active_blocks(space))] = True
+  active[list(space.active_blocks(config))] = True
   mids, ses = [], []
   for b in range(space.num_blocks):
     mid = space.mid_channels(space.block_input_channels(b), config.e[b])
     mids.append(mid)
-    ses.append(space.se_channels(mid) if space.stages[space.stage_of_block(b)].use_se else 0)
+    ses.append(space.block_se_channels(b, mid))
   return {
       "kernel_index": np.array([space.kernel_sizes.index(k) for k in config.ks], np.int32),
       "mid_channels": np.array(mids, np.int32),
@@ -57,8 +60,8 @@ def encode_arch(space: MobileNetV3Space, config: SubnetConfig) -> dict[str, np.n
   }
 
 
-class OFAMobileNetV3(tf_keras.Model):
-  """Elastic OFA-MobileNetV3 supernet.
+class OFAMBConvNet(tf_keras.Model):
+  """Elastic supernet of an MBConv family (OFA-MobileNetV3, OFA-ProxylessNAS).
 
   Args:
     space: the search space (widths, elastic choices, BN hyper-parameters, classes).
@@ -79,8 +82,8 @@ class OFAMobileNetV3(tf_keras.Model):
     logits [B, num_classes] float32.
   """
 
-  def __init__(self, space: MobileNetV3Space, execution_mode: str = "sliced",
-               synchronized_bn: bool = False, name: str = "ofa_mobilenet_v3", **kwargs):
+  def __init__(self, space: SearchSpace, execution_mode: str = "sliced",
+               synchronized_bn: bool = False, name: str = "ofa_mbconv", **kwargs):
     super().__init__(name=name, **kwargs)
     if execution_mode not in MODES:
       raise ValueError(f"execution_mode must be one of {MODES}, got {execution_mode!r}")
@@ -90,9 +93,12 @@ class OFAMobileNetV3(tf_keras.Model):
     bn = dict(epsilon=space.bn_epsilon, momentum=space.bn_momentum, synchronized=synchronized_bn)
     block_bn = dict(bn_epsilon=space.bn_epsilon, bn_momentum=space.bn_momentum,
                     synchronized_bn=synchronized_bn)
+    largest = space.network_spec(space.max_config())
+    self.stem_spec = largest.stem[0]
+    self.head_before_pool, self.head_after_pool = largest.head_before_pool, largest.head_after_pool
     self.stem_bn = ElasticBatchNormalization(name="stem_bn", **bn)
     self.block0 = ElasticMBConv(space.stem_width, space.first_block_width, space.stem_width,
-                                kernel_sizes=(3,), stride=1, activation="relu",
+                                kernel_sizes=(3,), stride=1, activation=space.block0_activation,
                                 has_expand=False, name="block0", **block_bn)
     self.blocks = []
     for b in range(space.num_blocks):
@@ -100,10 +106,12 @@ class OFAMobileNetV3(tf_keras.Model):
       max_mid = space.max_mid_channels(b)
       self.blocks.append(ElasticMBConv(
           space.block_input_channels(b), stage.width, max_mid, kernel_sizes=space.kernel_sizes,
-          stride=stage.stride if b % space.max_depth == 0 else 1, activation=stage.activation,
-          max_se_channels=space.se_channels(max_mid) if stage.use_se else 0,
+          stride=space.block_stride(b), activation=stage.activation,
+          max_se_channels=space.block_se_channels(b, max_mid),
           name=f"block{b + 1}", **block_bn))
-    self.final_expand_bn = ElasticBatchNormalization(name="final_expand_bn", **bn)
+    for conv in self.head_before_pool + self.head_after_pool:
+      if conv.batch_norm:
+        setattr(self, f"{conv.name}_bn", ElasticBatchNormalization(name=f"{conv.name}_bn", **bn))
     self.dropout = tf_keras.layers.Dropout(space.dropout_rate, name="dropout")
     self._build_weights()
 
@@ -115,15 +123,16 @@ class OFAMobileNetV3(tf_keras.Model):
     self.block0.build()
     for block in self.blocks:
       block.build()
-    last = space.stages[-1].width
-    self.final_expand_kernel = self.add_weight(
-        "final_expand_conv/kernel", (1, 1, last, space.final_expand_width), initializer=conv_initializer())
-    self.final_expand_bn.build((None, None, None, space.final_expand_width))
-    self.feature_mix_kernel = self.add_weight(
-        "feature_mix_conv/kernel", (1, 1, space.final_expand_width, space.feature_mix_width),
-        initializer=conv_initializer())
+    # Head convs: attributes `{name}_kernel` / `{name}_bn` (final_expand, feature_mix).
+    for conv in self.head_before_pool + self.head_after_pool:
+      setattr(self, f"{conv.name}_kernel", self.add_weight(
+          f"{conv.name}_conv/kernel", (1, 1, conv.in_channels, conv.out_channels),
+          initializer=conv_initializer()))
+      if conv.batch_norm:
+        getattr(self, f"{conv.name}_bn").build((None, None, None, conv.out_channels))
+    self.classifier_in_channels = (self.head_after_pool or self.head_before_pool)[-1].out_channels
     self.classifier_kernel = self.add_weight(
-        "classifier/kernel", (space.feature_mix_width, space.num_classes),
+        "classifier/kernel", (self.classifier_in_channels, space.num_classes),
         initializer="glorot_uniform")
     self.classifier_bias = self.add_weight("classifier/bias", (space.num_classes,),
                                            initializer="zeros")
@@ -147,6 +156,11 @@ class OFAMobileNetV3(tf_keras.Model):
     """`encode_arch` as tensors, ready to pass as `call(..., arch=...)`."""
     return {k: tf.constant(v) for k, v in encode_arch(self.space, config).items()}
 
+  def reorganize(self, trained_values) -> None:
+    """Channel re-organization before an elastic-width phase: `trained_values` is
+    {"e": expand ratios trained so far} (`Phase.trained_values`); see `reorganize_channels`."""
+    reorganize_channels(self, trained_values["e"])
+
   # --- Forward -------------------------------------------------------------------------------
 
   def call(self, images, training=False, arch=None, mode=None, bn_momentum=None,
@@ -158,13 +172,14 @@ class OFAMobileNetV3(tf_keras.Model):
     bn_args = dict(training=training, mode=mode, momentum=bn_momentum)
     x = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])
     x = tf.nn.conv2d(x, self.stem_kernel, 2, "VALID")
-    x = apply_activation(self.stem_bn(x, **bn_args), "hswish")
+    x = apply_activation(self.stem_bn(x, **bn_args), self.stem_spec.activation)
     x = self.block0(x, 0, None, 0, training=training, mode=mode, bn_momentum=bn_momentum)
     always_active = min(self.space.depths)
+    positions = self.space.block_position()
     for b, block in enumerate(self.blocks):
       args = (arch["kernel_index"][b], arch["mid_channels"][b], arch["se_channels"][b])
       active = tf.cast(arch["active"][b], tf.bool)
-      if b % self.space.max_depth < always_active:
+      if positions[b] < always_active:
         x = block(x, *args, training=training, mode=mode, bn_momentum=bn_momentum)
       elif mode == "masked":
         y = block(x, *args, training=training, mode=mode, update_bn=active,
@@ -175,18 +190,52 @@ class OFAMobileNetV3(tf_keras.Model):
                     lambda x=x, block=block, args=args: block(
                         x, *args, training=training, mode=mode, bn_momentum=bn_momentum),
                     lambda x=x: tf.identity(x))
-    x = pointwise(x, self.final_expand_kernel)
-    x = apply_activation(self.final_expand_bn(x, **bn_args), "hswish")
+    for conv in self.head_before_pool:
+      x = self._head_conv(x, conv, bn_args)
     x = tf.reduce_mean(x, [1, 2], keepdims=True)
-    x = apply_activation(pointwise(x, self.feature_mix_kernel), "hswish")
-    x = tf.reshape(x, [-1, self.space.feature_mix_width])
+    for conv in self.head_after_pool:
+      x = self._head_conv(x, conv, bn_args)
+    x = tf.reshape(x, [-1, self.classifier_in_channels])
     if training and dropout_seed is not None and self.space.dropout_rate > 0:
       x = tf.nn.experimental.stateless_dropout(x, self.space.dropout_rate, dropout_seed)
     else:
       x = self.dropout(x, training=training)
     return tf.matmul(x, self.classifier_kernel) + self.classifier_bias
 
+  def _head_conv(self, x, conv, bn_args):
+    x = pointwise(x, getattr(self, f"{conv.name}_kernel"))
+    if conv.batch_norm:
+      x = getattr(self, f"{conv.name}_bn")(x, **bn_args)
+    return apply_activation(x, conv.activation)
+
   # --- Weights by stable name ------------------------------------------------------------------
+
+  def static_weights(self, spec) -> dict[str, list[np.ndarray]]:
+    """Weights of the static model of `spec` (`static_network` layer names), sliced to the
+    active channels; depthwise kernels transformed to their elastic size (reference
+    `get_active_subnet`)."""
+    out = {"stem_conv": [self.stem_kernel.numpy()], "stem_bn": _bn_arrays(self.stem_bn)}
+    sources = [self.block0] + [self.blocks[b.index - 1] for b in spec.blocks[1:]]
+    for block, source in zip(spec.blocks, sources):
+      p, mid, se = f"block{block.index}_", block.mid_channels, block.se_channels
+      if block.has_expand:
+        out[p + "expand_conv"] = [source.expand_kernel.numpy()[..., :mid]]
+        out[p + "expand_bn"] = _bn_arrays(source.expand_bn, mid)
+      out[p + "depthwise"] = [source.depthwise.kernel_for(block.kernel_size).numpy()[:, :, :mid]]
+      out[p + "depthwise_bn"] = _bn_arrays(source.depthwise_bn, mid)
+      if block.use_se:
+        out[p + "se_reduce"] = [source.se_reduce_kernel.numpy()[:, :, :mid, :se],
+                                source.se_reduce_bias.numpy()[:se]]
+        out[p + "se_expand"] = [source.se_expand_kernel.numpy()[:, :, :se, :mid],
+                                source.se_expand_bias.numpy()[:mid]]
+      out[p + "project_conv"] = [source.project_kernel.numpy()[:, :, :mid]]
+      out[p + "project_bn"] = _bn_arrays(source.project_bn)
+    for conv in spec.head_before_pool + spec.head_after_pool:
+      out[f"{conv.name}_conv"] = [getattr(self, f"{conv.name}_kernel").numpy()]
+      if conv.batch_norm:
+        out[f"{conv.name}_bn"] = _bn_arrays(getattr(self, f"{conv.name}_bn"))
+    out["classifier"] = [self.classifier_kernel.numpy(), self.classifier_bias.numpy()]
+    return out
 
   def named_weights(self) -> dict[str, tf.Variable]:
     """All weights by stable name, e.g. `block3.expand_conv.kernel`, `block3.depthwise.
@@ -214,12 +263,17 @@ class OFAMobileNetV3(tf_keras.Model):
         out[f"{p}.se_expand.bias"] = block.se_expand_bias
       out[f"{p}.project_conv.kernel"] = block.project_kernel
       out.update(_bn_weights(f"{p}.project_bn", block.project_bn))
-    out["final_expand_conv.kernel"] = self.final_expand_kernel
-    out.update(_bn_weights("final_expand_bn", self.final_expand_bn))
-    out["feature_mix_conv.kernel"] = self.feature_mix_kernel
+    for conv in self.head_before_pool + self.head_after_pool:
+      out[f"{conv.name}_conv.kernel"] = getattr(self, f"{conv.name}_kernel")
+      if conv.batch_norm:
+        out.update(_bn_weights(f"{conv.name}_bn", getattr(self, f"{conv.name}_bn")))
     out["classifier.kernel"] = self.classifier_kernel
     out["classifier.bias"] = self.classifier_bias
     return out
+
+
+def _bn_arrays(bn: ElasticBatchNormalization, n=None) -> list[np.ndarray]:
+  return [v.numpy()[:n] for v in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)]
 
 
 def _bn_weights(prefix: str, bn: ElasticBatchNormalization) -> dict[str, tf.Variable]:
