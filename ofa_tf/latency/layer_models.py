@@ -36,19 +36,12 @@ def build_layer_model(layer: LayerSpec, spec: NetworkSpec, batch: int = 1) -> tf
     batch: fixed batch size.
   """
   inputs = layers.Input((layer.input_hw, layer.input_hw, layer.in_channels), batch_size=batch)
-  if layer.kind == "stem":
-    x = smv.apply_stem(inputs, spec)
+  if layer.conv is not None:
+    x = smv.apply_conv(inputs, layer.conv, spec)
   elif layer.kind == "block":
     x = smv.apply_block(inputs, layer.block, spec)
-  elif layer.kind == "final_expand":
-    x = layers.Conv2D(layer.out_channels, 1, use_bias=False, name="final_expand_conv")(inputs)
-    x = layers.BatchNormalization(epsilon=spec.bn_epsilon, name="final_expand_bn")(x)
-    x = smv.activation(x, "hswish", "final_expand_act")
   elif layer.kind == "pool":
     x = layers.GlobalAveragePooling2D(keepdims=True, name="avg_pool")(inputs)
-  elif layer.kind == "feature_mix":
-    x = layers.Conv2D(layer.out_channels, 1, use_bias=False, name="feature_mix_conv")(inputs)
-    x = smv.activation(x, "hswish", "feature_mix_act")
   elif layer.kind == "logits":
     x = layers.Flatten(name="flatten")(inputs)
     x = layers.Dense(layer.out_channels, name="classifier")(x)

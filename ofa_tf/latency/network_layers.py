@@ -1,19 +1,19 @@
 """The layers of a subnet and of a whole space, as lookup-table entries.
 
-A subnet (`NetworkSpec`) splits into the OFA lookup-table layers: stem `Conv`, one
-`expanded_conv` per block (block 0 included), and the head `Conv_1` (final expand 1x1 conv +
-BN + h-swish), `AvgPool2D`, `Conv_2` (feature mix 1x1 conv + h-swish) and `Logits` (the
-classifier). The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency
+A subnet (`NetworkSpec`, any family) splits into the OFA lookup-table layers: its stem convs
+(`Conv`), one `expanded_conv` per block (block 0 included), its head convs before pooling
+(`Conv_1`: MobileNetV3's final expand, ProxylessNAS' feature mix), `AvgPool2D`, its head convs
+after pooling (`Conv_2`: MobileNetV3's feature mix) and `Logits` (the classifier); the table
+names come from the spec's `ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency
 depends on; two layers with the same key are measured once.
 """
 
 import dataclasses
+import itertools
 from typing import Dict, Iterable, Optional, Tuple
 
 from ofa_tf.latency import lut
-from ofa_tf.search_space import BlockSpec, NetworkSpec, SubnetConfig
-
-KINDS = ("stem", "block", "final_expand", "pool", "feature_mix", "logits")
+from ofa_tf.search_space import BlockSpec, ConvSpec, NetworkSpec, SubnetConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,12 +21,14 @@ class LayerSpec:
   """One measurable layer.
 
   Attributes:
-    kind: one of KINDS.
+    kind: "block", "pool", "logits", or the name of a stem/head conv ("stem",
+      "final_expand", "feature_mix").
     key: OFA-format lookup-table key.
     input_hw: spatial input size H (== W).
     in_channels: input channels.
     out_channels: output channels (classes for 'logits').
     block: the BlockSpec for kind 'block', else None.
+    conv: the ConvSpec of a stem or head conv, else None.
   """
   kind: str
   key: str
@@ -34,6 +36,7 @@ class LayerSpec:
   in_channels: int
   out_channels: int
   block: Optional[BlockSpec] = None
+  conv: Optional[ConvSpec] = None
 
 
 def block_layer(block: BlockSpec) -> LayerSpec:
@@ -43,37 +46,45 @@ def block_layer(block: BlockSpec) -> LayerSpec:
   return LayerSpec("block", key, block.input_size, block.in_channels, block.out_channels, block)
 
 
+def conv_layer(conv: ConvSpec) -> LayerSpec:
+  key = lut.conv_key(conv.table_name, conv.input_size, conv.in_channels, conv.output_size,
+                     conv.out_channels)
+  return LayerSpec(conv.name, key, conv.input_size, conv.in_channels, conv.out_channels,
+                   conv=conv)
+
+
 def stem_layer(spec: NetworkSpec) -> LayerSpec:
-  r, s = spec.resolution, spec.stem_output_size
-  return LayerSpec("stem", lut.conv_key("Conv", r, 3, s, spec.stem_channels), r, 3,
-                   spec.stem_channels)
+  """The first stem conv (the MBConv families have one)."""
+  return conv_layer(spec.stem[0])
 
 
 def head_layers(spec: NetworkSpec) -> Tuple[LayerSpec, ...]:
-  size, c_in = spec.final_size, spec.last_block_channels
-  c_exp, c_mix = spec.final_expand_channels, spec.feature_mix_channels
-  return (
-      LayerSpec("final_expand", lut.conv_key("Conv_1", size, c_in, size, c_exp), size, c_in,
-                c_exp),
-      LayerSpec("pool", lut.conv_key("AvgPool2D", size, c_exp, 1, c_exp), size, c_exp, c_exp),
-      LayerSpec("feature_mix", lut.conv_key("Conv_2", 1, c_exp, 1, c_mix), 1, c_exp, c_mix),
-      LayerSpec("logits", lut.logits_key(c_mix, spec.num_classes), 1, c_mix, spec.num_classes),
-  )
+  """Head convs before pooling, the pool, head convs after pooling, the classifier."""
+  size, c_pool = spec.final_size, spec.pooled_channels
+  c_in = spec.classifier_in_channels
+  return (tuple(conv_layer(c) for c in spec.head_before_pool)
+          + (LayerSpec("pool", lut.conv_key("AvgPool2D", size, c_pool, 1, c_pool), size, c_pool,
+                       c_pool),)
+          + tuple(conv_layer(c) for c in spec.head_after_pool)
+          + (LayerSpec("logits", lut.logits_key(c_in, spec.num_classes), 1, c_in,
+                       spec.num_classes),))
 
 
 def network_layers(spec: NetworkSpec) -> Tuple[LayerSpec, ...]:
   """The lookup-table layers of one subnet, in execution order."""
-  return (stem_layer(spec),) + tuple(block_layer(b) for b in spec.blocks) + head_layers(spec)
+  return (tuple(conv_layer(c) for c in spec.stem) + tuple(block_layer(b) for b in spec.blocks)
+          + head_layers(spec))
 
 
 def covering_configs(space, resolution: int) -> Tuple[SubnetConfig, ...]:
-  """Max-depth configs with uniform (k, e), one per pair: together they hold every layer
-  the space can produce at `resolution` (depth only drops blocks; spatial sizes and channel
-  counts of a block do not depend on other blocks' choices)."""
-  n, stages = space.num_blocks, space.num_stages
-  return tuple(SubnetConfig(ks=(k,) * n, e=(e,) * n, d=(space.max_depth,) * stages,
-                            r=resolution, space=space.name)
-               for k in space.kernel_sizes for e in space.expand_ratios)
+  """Max-depth configs with uniform values of the block-scoped dimensions, one per
+  combination (kernel x expand for the MBConv families): together they hold every layer the
+  space can produce at `resolution` (depth only drops blocks; spatial sizes and channel counts
+  of a block do not depend on other blocks' choices)."""
+  block_dims = [d for d in space.elastic_dims() if d.scope == "block"]
+  return tuple(
+      space.extreme_config(True, resolution, dict(zip([d.name for d in block_dims], values)))
+      for values in itertools.product(*[[(v,) for v in d.values] for d in block_dims]))
 
 
 def space_layers(space, resolutions: Iterable[int]) -> Dict[int, Tuple[LayerSpec, ...]]:

@@ -154,18 +154,17 @@ class EfficiencyPredictor:
   def encode(self, configs: Iterable[SubnetConfig]):
     """Configs -> (r_idx [N], k_idx [N, B], e_idx [N, B], active [N, B] bool) arrays."""
     configs = list(configs)
-    n, nb, md = len(configs), self.space.num_blocks, self.space.max_depth
+    n, nb = len(configs), self.space.num_blocks
     r_idx = np.empty(n, dtype=np.int64)
     k_idx = np.empty((n, nb), dtype=np.int64)
     e_idx = np.empty((n, nb), dtype=np.int64)
-    depth = np.empty((n, self.space.num_stages), dtype=np.int64)
+    active = np.zeros((n, nb), dtype=bool)
     kmap, emap = self._k_index, self._e_index
     for i, c in enumerate(configs):
       r_idx[i] = self._prepare(c.r)
       k_idx[i] = [kmap[k] for k in c.ks]
       e_idx[i] = [emap[e] for e in c.e]
-      depth[i] = c.d
-    active = (np.arange(md)[None, None, :] < depth[:, :, None]).reshape(n, -1)
+      active[i, list(self.space.active_blocks(c))] = True
     return r_idx, k_idx, e_idx, active
 
   def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
@@ -195,7 +194,8 @@ class EfficiencyPredictor:
     channel) x bytes per weight of the precision, plus ~ 1 KB per layer of graph metadata.
     Checked against converted subnets in the validation report."""
     spec = self.space.network_spec(config)
-    bn_channels = (spec.stem_channels + spec.final_expand_channels +
+    bn_channels = (sum(c.out_channels for c in spec.stem + spec.head_before_pool
+                       + spec.head_after_pool if c.batch_norm) +
                    sum((b.mid_channels if b.has_expand else 0) + b.mid_channels + b.out_channels
                        for b in spec.blocks))
     weights = count_params(spec) - bn_channels

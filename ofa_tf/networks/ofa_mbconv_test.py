@@ -4,59 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks.extract import extract_subnet
-from ofa_tf.networks import Supernet, build_supernet, encode_arch
-
-
-def randomize(supernet, seed=0):
-  """Random BN affine parameters, biases and kernel transforms (defaults are identities), and
-  BN statistics gathered on random images for the largest subnet (as in the shared oracle), so
-  that logits stay O(1) in inference mode."""
-  rng = np.random.default_rng(seed)
-  for name, v in supernet.named_weights().items():
-    if name.endswith("beta") or name.endswith("bias"):
-      v.assign(rng.normal(0.0, 0.1, v.shape))
-    elif name.endswith("gamma"):
-      v.assign(rng.uniform(0.5, 1.5, v.shape))
-    elif "transform" in name:
-      v.assign(np.eye(v.shape[0]) + 0.05 * rng.normal(size=v.shape))
-  space = supernet.space
-  largest = space.max_config()
-  x = tf.random.stateless_normal((8, largest.r, largest.r, 3), seed=(seed, 99))
-  supernet(x, training=True, arch=supernet.arch_inputs(largest), mode="masked",
-           bn_momentum=tf.constant(0.0))
-
-
-def configs(space, count, seed):
-  rng = np.random.default_rng(seed)
-  return [space.min_config(), space.max_config()] + [space.sample(rng) for _ in range(count - 2)]
-
-
-def images(config, seed, batch=2):
-  return tf.random.stateless_normal((batch, config.r, config.r, 3), seed=(seed, 0))
-
-
-class ExtractionTest(tf.test.TestCase):
-
-  def _check_extraction(self, space, count):
-    supernet = build_supernet(space, execution_mode="masked")
-    randomize(supernet)
-    for i, config in enumerate(configs(space, count, seed=1)):
-      x = images(config, i)
-      arch = supernet.arch_inputs(config)
-      model = extract_subnet(supernet, config)
-      self.assertEqual(model.count_params(), space.params(config, include_bn_statistics=True))
-      for training in (False, True):
-        want = supernet(x, training=training, arch=arch, mode="masked")
-        got = model(x, training=training)
-        self.assertAllClose(got, want, atol=1e-4, rtol=0, msg=f"{config} training={training}")
-
-  def test_tiny_space(self):
-    self._check_extraction(ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0), 20)
-
-  def test_full_w10_space(self):
-    space = ss.get_space("ofa_mbv3_w1.0").replace(dropout_rate=0.0, resolutions=(128, 160))
-    self._check_extraction(space, 20)
+from ofa_tf.networks import build_supernet, encode_arch
+from ofa_tf.networks.supernet_test_util import configs, images, randomize
 
 
 class KernelTransformTest(tf.test.TestCase):
@@ -150,43 +99,6 @@ class MaskingAndDepthTest(tf.test.TestCase):
 
 
 class ModesAndTracingTest(tf.test.TestCase):
-
-  def test_both_modes_trace_once_and_agree(self):
-    space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
-    supernet = build_supernet(space)
-    randomize(supernet)
-    traces = {"masked": 0, "sliced": 0}
-
-    def make_step(mode):
-      @tf.function
-      def step(x, arch):
-        traces[mode] += 1
-        with tf.GradientTape() as tape:
-          logits = supernet(x, training=True, arch=arch, mode=mode)
-          loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-              tf.zeros([tf.shape(x)[0]], tf.int32), logits))
-        return logits, tape.gradient(loss, supernet.trainable_variables)
-      return step
-
-    steps = {mode: make_step(mode) for mode in traces}
-    stats = {k: v.numpy() for k, v in supernet.named_weights().items() if "moving" in k}
-    rng = np.random.default_rng(11)
-    x = tf.random.stateless_normal((2, 32, 32, 3), seed=(3, 4))
-    for i in range(50):
-      config = space.sample(rng, resolutions=(32,))
-      arch = supernet.arch_inputs(config)
-      outputs = {}
-      for mode, step in steps.items():
-        for k, v in stats.items():  # Same BN statistics before each mode's step.
-          supernet.named_weights()[k].assign(v)
-        outputs[mode] = step(x, arch)
-      (lm, gm), (ls, gs) = outputs["masked"], outputs["sliced"]
-      self.assertAllClose(lm, ls, atol=1e-5)
-      for a, b, v in zip(gm, gs, supernet.trainable_variables):
-        a = tf.zeros_like(v) if a is None else tf.convert_to_tensor(a)
-        b = tf.zeros_like(v) if b is None else tf.convert_to_tensor(b)
-        self.assertAllClose(a, b, atol=1e-5, msg=f"config {i} {v.name}")
-    self.assertEqual(traces, {"masked": 1, "sliced": 1})
 
   def test_set_active_subnet(self):
     space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)

@@ -4,8 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks import Supernet, build_supernet
-from ofa_tf.networks.ofa_mbconv_test import randomize
+from ofa_tf.networks import build_supernet
+from ofa_tf.networks.supernet_test_util import randomize
 from ofa_tf.networks.reorganize import band_permutation, reorganize_channels
 
 

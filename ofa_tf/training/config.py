@@ -329,25 +329,26 @@ class TrainConfig:
 
 # --- Presets (named factories) -----------------------------------------------------------------
 
-def smoke() -> TrainConfig:
+def smoke(space_name: str = "ofa_mbv3_tiny") -> TrainConfig:
   """All six phases in about a minute: 3 steps each on the digits, tiny space, 16/20 px."""
-  space = get_space("ofa_mbv3_tiny")
+  space = get_space(space_name)
   phases = progressive_shrinking_phases(
       space, epochs=(1,) * 6, lrs=(0.05,) * 6, warmup_epochs=(0,) * 6)
   phases = tuple(dataclasses.replace(p, steps=3) for p in phases)
-  return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
+  return TrainConfig(space=space_name, dataset="digits", phases=phases,
                      resolutions=(16, 20), global_batch_size=32, bn_calibration_images=64,
                      eval_batch_size=135, checkpoint_every_steps=10, log_every_steps=5)
 
 
-def digits() -> TrainConfig:
+def digits(space_name: str = "ofa_mbv3_tiny") -> TrainConfig:
   """The default: the tiny space on scikit-learn's digits at 16-24 px (the 8x8 glyphs
-  upsampled 2-3x), all phases in minutes on 2 cores."""
-  space = get_space("ofa_mbv3_tiny")
+  upsampled 2-3x), all phases in minutes on 2 cores. `space_name` picks another family's
+  tiny space with the same schedule (`digits_proxyless`)."""
+  space = get_space(space_name)
   phases = progressive_shrinking_phases(
       space, epochs=(12, 8, 2, 3, 2, 8), lrs=(0.1, 0.03, 0.01, 0.02, 0.01, 0.02),
       warmup_epochs=(1, 0.5, 0, 0.5, 0, 0.5))
-  return TrainConfig(space="ofa_mbv3_tiny", dataset="digits", phases=phases,
+  return TrainConfig(space=space_name, dataset="digits", phases=phases,
                      resolutions=(16, 20, 24), global_batch_size=64,
                      bn_calibration_images=320, eval_batch_size=270, checkpoint_every_steps=100,
                      log_every_steps=20)
@@ -373,6 +374,21 @@ def imagenet() -> TrainConfig:
 
 _PRESETS: dict[str, Callable[[], TrainConfig]] = {
     "smoke": smoke, "digits": digits, "imagenet": imagenet}
+
+
+def register_preset(name: str, factory: Callable[[], TrainConfig]) -> None:
+  """Registers a named preset (a family's presets register themselves this way).
+
+  Raises:
+    ValueError: `name` is taken.
+  """
+  if name in _PRESETS:
+    raise ValueError(f"preset {name!r} is already registered")
+  _PRESETS[name] = factory
+
+
+register_preset("digits_proxyless", lambda: digits("ofa_proxyless_tiny"))
+register_preset("smoke_proxyless", lambda: smoke("ofa_proxyless_tiny"))
 
 
 def get_preset(name: str) -> TrainConfig:
