@@ -17,10 +17,14 @@ class LoweringTest(tf.test.TestCase):
     cls.images = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
 
   def test_finds_every_hswish_but_not_the_se_gate(self):
-    # stem, 2 x (expand, depthwise) in blocks 1-2, head conv, head feature: 7 h-swish.
+    # stem, 4 h-swish blocks x (expand, depthwise), final expand, feature mix: 11 h-swish,
+    # found by pattern; the builder names each `<layer>_act_mul`. The SE gates are not.
     found = lowering.find_hswish(self.model.get_config())
-    self.assertLen(found, 7)
-    self.assertNotIn("block1_se_mul", [f["mul"] for f in found])
+    self.assertLen(found, 11)
+    self.assertCountEqual([f["mul"] for f in found],
+                          [l.name for l in self.model.layers if l.name.endswith("_act_mul")])
+    self.assertNotIn("block5_se_mul", [f["mul"] for f in found])
+    self.assertIn("block5_se_mul", [l.name for l in self.model.layers])
 
   def test_decomposed_is_the_same_function_with_static_batch(self):
     lowered = lowering.lower_model(self.model, "decomposed", batch_size=1)

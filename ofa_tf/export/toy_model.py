@@ -1,64 +1,25 @@
-"""A tiny MobileNetV3-style tf_keras model in the extracted-subnet layer vocabulary.
+"""A small MobileNetV3 subnet with random weights, for the export tests and the export binary's
+smoke model.
 
-Used by the export tests (and as a smoke model for the export binary) until subnets extracted
-from a trained supernet are available. The layer vocabulary is exactly what subnet extraction
-emits (see `ofa_tf/networks/extract.py`): ZeroPadding2D + Conv2D('valid', no bias) +
-BatchNormalization, DepthwiseConv2D, ReLU, h-swish as
-``Multiply([x, Rescaling(1/6)(ReLU(6)(Rescaling(1, offset=3)(x)))])``, squeeze-excite with a
+It is built by the one static builder (`ofa_tf.networks.static_network`) from a subnet of the
+tiny OFA-MobileNetV3 space, so its layer vocabulary is exactly what subnet extraction emits:
+ZeroPadding2D + Conv2D('valid', no bias) + BatchNormalization, DepthwiseConv2D, ReLU, h-swish
+as `Multiply([x, Rescaling(1/6)(ReLU(6)(Rescaling(1, offset=3)(x)))])`, squeeze-excite with a
 hard sigmoid, residual Add, and the MobileNetV3 head (Howard et al., ICCV 2019, Fig. 5).
 """
 
 import numpy as np
 import tf_keras
 
+from ofa_tf.networks.static_network import build_static_model, hard_sigmoid, hard_swish
+from ofa_tf.search_space import get_space
 
-def hard_sigmoid(x, prefix):
-  """Returns relu6(x + 3) / 6 built from stock layers (Howard et al., ICCV 2019, Sec. 5.2)."""
-  x = tf_keras.layers.Rescaling(1.0, offset=3.0, name=f"{prefix}hsig_add")(x)
-  x = tf_keras.layers.ReLU(6.0, name=f"{prefix}hsig_relu6")(x)
-  return tf_keras.layers.Rescaling(1.0 / 6.0, name=f"{prefix}hsig_scale")(x)
-
-
-def hard_swish(x, prefix):
-  """Returns x * relu6(x + 3) / 6 built from stock layers."""
-  return tf_keras.layers.Multiply(name=f"{prefix}hswish_mul")(
-      [x, hard_sigmoid(x, f"{prefix}hswish_")])
-
-
-def _conv_bn(x, filters, kernel, stride, prefix, depthwise=False):
-  if kernel > 1:
-    x = tf_keras.layers.ZeroPadding2D(kernel // 2, name=f"{prefix}pad")(x)
-  if depthwise:
-    x = tf_keras.layers.DepthwiseConv2D(kernel, stride, padding="valid", use_bias=False,
-                                        name=f"{prefix}depthwise")(x)
-  else:
-    x = tf_keras.layers.Conv2D(filters, kernel, stride, padding="valid", use_bias=False,
-                               name=f"{prefix}conv")(x)
-  return tf_keras.layers.BatchNormalization(name=f"{prefix}bn")(x)
-
-
-def _activation(x, act, prefix):
-  if act == "relu":
-    return tf_keras.layers.ReLU(name=f"{prefix}relu")(x)
-  return hard_swish(x, prefix)
-
-
-def _squeeze_excite(x, channels, prefix):
-  z = tf_keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{prefix}se_pool")(x)
-  z = tf_keras.layers.Conv2D(max(channels // 4, 8), 1, name=f"{prefix}se_reduce")(z)
-  z = tf_keras.layers.ReLU(name=f"{prefix}se_relu")(z)
-  z = tf_keras.layers.Conv2D(channels, 1, name=f"{prefix}se_expand")(z)
-  z = hard_sigmoid(z, f"{prefix}se_")
-  return tf_keras.layers.Multiply(name=f"{prefix}se_mul")([x, z])
-
-
-# (kernel, expand ratio, out channels, stride, activation, squeeze-excite)
-_BLOCKS = ((3, 1, 16, 1, "relu", False), (5, 3, 24, 2, "hswish", True),
-           (3, 4, 24, 1, "hswish", True))
+__all__ = ["hard_sigmoid", "hard_swish", "toy_mobilenet_v3", "synthetic_classification",
+           "train_toy"]
 
 
 def toy_mobilenet_v3(resolution=32, num_classes=10, seed=0):
-  """Builds a 3-block MobileNetV3-style Functional model with randomized BN statistics.
+  """The smallest subnet of `ofa_mbv3_tiny` (kernel 5 in its SE stages) with randomized BN.
 
   Args:
     resolution: input height and width in pixels.
@@ -66,38 +27,15 @@ def toy_mobilenet_v3(resolution=32, num_classes=10, seed=0):
     seed: seed for the weights and the BN statistics.
 
   Returns:
-    A `tf_keras.Model` mapping float32 (1 or N, resolution, resolution, 3) NHWC images in
-    [0, 1] to float32 (N, num_classes) logits.
+    A `tf_keras.Model` mapping float32 (N, resolution, resolution, 3) NHWC images in [0, 1] to
+    float32 (N, num_classes) logits.
   """
   tf_keras.utils.set_random_seed(seed)
-  inputs = tf_keras.Input((resolution, resolution, 3), name="image")
-  x = _conv_bn(inputs, 16, 3, 2, "stem_")
-  x = hard_swish(x, "stem_")
-  channels = 16
-  for i, (kernel, expand, out, stride, act, se) in enumerate(_BLOCKS):
-    prefix = f"block{i}_"
-    shortcut = x
-    h = x
-    if expand != 1:
-      h = _conv_bn(h, channels * expand, 1, 1, f"{prefix}expand_")
-      h = _activation(h, act, f"{prefix}expand_")
-    h = _conv_bn(h, None, kernel, stride, f"{prefix}dw_", depthwise=True)
-    h = _activation(h, act, f"{prefix}dw_")
-    if se:
-      h = _squeeze_excite(h, channels * expand, prefix)
-    h = _conv_bn(h, out, 1, 1, f"{prefix}project_")
-    if stride == 1 and out == channels:
-      h = tf_keras.layers.Add(name=f"{prefix}add")([shortcut, h])
-    x, channels = h, out
-  x = _conv_bn(x, channels * 6, 1, 1, "head_")
-  x = hard_swish(x, "head_")
-  x = tf_keras.layers.GlobalAveragePooling2D(keepdims=True, name="head_pool")(x)
-  x = tf_keras.layers.Conv2D(64, 1, use_bias=False, name="head_feature")(x)
-  x = hard_swish(x, "head_feature_")
-  x = tf_keras.layers.Flatten(name="head_flatten")(x)
-  x = tf_keras.layers.Dropout(0.1, name="head_dropout")(x)
-  outputs = tf_keras.layers.Dense(num_classes, name="classifier")(x)
-  model = tf_keras.Model(inputs, outputs, name="toy_mobilenet_v3")
+  space = get_space("ofa_mbv3_tiny").replace(num_classes=num_classes,
+                                             resolutions=(resolution,))
+  config = space.min_config()
+  config = config.replace(ks=(3,) * 4 + (5,) * (space.num_blocks - 4))
+  model = build_static_model(space.network_spec(config), name="toy_mobilenet_v3")
   rng = np.random.default_rng(seed)
   for layer in model.layers:
     if isinstance(layer, tf_keras.layers.BatchNormalization):
