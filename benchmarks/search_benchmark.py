@@ -24,7 +24,7 @@ import threadpoolctl
 from ofa_tf.search.constraints import Constraint, Metrics
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search.evolution import EvolutionConfig, evolutionary_search, random_search
-from ofa_tf.search.predictor import AccuracyPredictor
+from ofa_tf.search.accuracy_predictor import AccuracyPredictor
 from ofa_tf.search_space import get_space
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_predictor/.")

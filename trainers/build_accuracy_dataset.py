@@ -16,7 +16,7 @@ import os
 from absl import app, flags, logging
 
 from ofa_tf import cli
-from ofa_tf.search import dataset
+from ofa_tf.search import accuracy_dataset as dataset
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained work directory.", required=True)
 _NUM_SUBNETS = flags.DEFINE_integer("num_subnets", 200, "Subnets to sample (x resolutions).")

@@ -11,7 +11,7 @@ import sys
 
 import tensorflow as tf
 
-from ofa_tf.search import dataset
+from ofa_tf.search import accuracy_dataset as dataset
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

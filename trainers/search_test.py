@@ -11,7 +11,7 @@ import sys
 import tensorflow as tf
 
 from ofa_tf.search import jobs
-from ofa_tf.search.predictor import PredictorTrainConfig
+from ofa_tf.search.accuracy_predictor import PredictorTrainConfig
 from ofa_tf.search.search_test_util import write_synthetic_dataset
 from ofa_tf.search_space import SubnetConfig
 

@@ -10,7 +10,7 @@ from absl import app, flags, logging
 
 from ofa_tf import cli
 from ofa_tf.search import jobs
-from ofa_tf.search.predictor import PredictorTrainConfig
+from ofa_tf.search.accuracy_predictor import PredictorTrainConfig
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with the dataset.",
                                required=True)

@@ -7,7 +7,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from ofa_tf.search.predictor import AccuracyPredictor
+from ofa_tf.search.accuracy_predictor import AccuracyPredictor
 from ofa_tf.search.search_test_util import write_synthetic_dataset
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

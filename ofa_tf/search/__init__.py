@@ -2,12 +2,12 @@
 
 from ofa_tf.search.constraints import (Constraint, InfeasibleConstraintsError, LatencyFactory,
                                        LatencyFn, Metrics)
-from ofa_tf.search.dataset import Progress, Row, build_accuracy_dataset, read_rows
+from ofa_tf.search.accuracy_dataset import Progress, Row, build_accuracy_dataset, read_rows
 from ofa_tf.search.efficiency import EfficiencyTables
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search.evolution import (Candidate, EvolutionConfig, SearchResult,
                                      evolutionary_search, random_search)
 from ofa_tf.search.genes import GeneCodec
 from ofa_tf.search.pareto import ParetoResult, default_budgets, pareto_front, pareto_sweep
-from ofa_tf.search.predictor import (AccuracyPredictor, PredictorReport, PredictorTrainConfig,
+from ofa_tf.search.accuracy_predictor import (AccuracyPredictor, PredictorReport, PredictorTrainConfig,
                                      train_predictor)

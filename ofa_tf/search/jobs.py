@@ -15,13 +15,13 @@ import os
 
 import numpy as np
 
-from ofa_tf.search import dataset as dataset_lib
+from ofa_tf.search import accuracy_dataset as dataset_lib
 from ofa_tf.search.constraints import Constraint, LatencyFactory, Metrics
 from ofa_tf.search.evolution import Candidate, EvolutionConfig, evolutionary_search
 from ofa_tf.search.files import write_json
 from ofa_tf.search.pareto import default_budgets, pareto_sweep
-from ofa_tf.search.predictor import AccuracyPredictor, PredictorReport, PredictorTrainConfig
-from ofa_tf.search.predictor import train_predictor
+from ofa_tf.search.accuracy_predictor import AccuracyPredictor, PredictorReport, PredictorTrainConfig
+from ofa_tf.search.accuracy_predictor import train_predictor
 from ofa_tf.search.report import format_table, plot_front, random_cloud
 
 PREDICTOR_DIR = "accuracy_predictor"

@@ -6,10 +6,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ofa_tf.search import dataset, jobs
+from ofa_tf.search import accuracy_dataset as dataset
+from ofa_tf.search import jobs
 from ofa_tf.search.constraints import InfeasibleConstraintsError
 from ofa_tf.search.evolution import EvolutionConfig
-from ofa_tf.search.predictor import PredictorTrainConfig
+from ofa_tf.search.accuracy_predictor import PredictorTrainConfig
 from ofa_tf.search.search_test_util import synthetic_evaluate
 from ofa_tf.search_space import SubnetConfig, get_space
 

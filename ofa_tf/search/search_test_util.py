@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ofa_tf.search import dataset
+from ofa_tf.search import accuracy_dataset as dataset
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search_space import get_space
 

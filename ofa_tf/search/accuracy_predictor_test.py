@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf.search.encoding import ArchEncoder
-from ofa_tf.search.predictor import AccuracyPredictor, PredictorTrainConfig, build_mlp
-from ofa_tf.search.predictor import train_predictor
+from ofa_tf.search.accuracy_predictor import AccuracyPredictor, PredictorTrainConfig, build_mlp
+from ofa_tf.search.accuracy_predictor import train_predictor
 from ofa_tf.search_space import get_space
 
 _CONFIG = PredictorTrainConfig(hidden_units=(400, 400, 400), epochs=60, batch_size=64)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ofa_tf.search import dataset
+from ofa_tf.search import accuracy_dataset as dataset
 from ofa_tf.search.search_test_util import synthetic_evaluate
 from ofa_tf.search_space import get_space
 
