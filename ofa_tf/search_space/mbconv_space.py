@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from ofa_tf.search_space.family import ElasticDim, make_divisible
+from ofa_tf.search_space.family import ElasticDim, ascending_choices, make_divisible
 from ofa_tf.search_space.static_spec import ACTIVATIONS, BlockSpec, ConvSpec, conv_output_size
 from ofa_tf.search_space.subnet import SubnetConfig
 
@@ -164,9 +164,17 @@ class MBConvSpace:
       size = blocks[-1].output_size
     return blocks
 
-  def check_mbconv_fields(self):
-    """Validation shared by the MBConv spaces' `__post_init__`."""
+  def normalize_and_check(self, positive_fields: tuple[str, ...]):
+    """`__post_init__` of the MBConv spaces: stages from JSON, ascending elastic choices,
+    positive widths, odd kernels, dropout in [0, 1); ValueError naming the field."""
     cls = type(self).__name__
+    object.__setattr__(self, "stages", stages_from_json(self.stages))
+    for field in ("kernel_sizes", "expand_ratios", "depths", "resolutions"):
+      object.__setattr__(self, field, ascending_choices(cls, field, getattr(self, field)))
+    for field in positive_fields + ("stem_width", "first_block_width", "num_classes"):
+      value = getattr(self, field)
+      if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{cls}.{field} must be a positive int, got {value!r}")
     if not self.stages:
       raise ValueError(f"{cls}.stages must not be empty")
     if any(k % 2 == 0 for k in self.kernel_sizes):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ofa_tf.search_space.family import SearchSpace, ascending_choices, make_divisible
-from ofa_tf.search_space.mbconv_space import MBConvSpace, StageSpec, stages_from_json
+from ofa_tf.search_space.family import SearchSpace, make_divisible
+from ofa_tf.search_space.mbconv_space import MBConvSpace, StageSpec
 from ofa_tf.search_space.static_spec import ConvSpec, NetworkSpec
 from ofa_tf.search_space.subnet import SubnetConfig
 
@@ -65,16 +65,7 @@ class MobileNetV3Space(MBConvSpace, SearchSpace):
   channel_divisor: int = 8
 
   def __post_init__(self):
-    cls = type(self).__name__
-    object.__setattr__(self, "stages", stages_from_json(self.stages))
-    for field in ("kernel_sizes", "expand_ratios", "depths", "resolutions"):
-      object.__setattr__(self, field, ascending_choices(cls, field, getattr(self, field)))
-    for field in ("stem_width", "first_block_width", "final_expand_width", "feature_mix_width",
-                  "num_classes"):
-      value = getattr(self, field)
-      if not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{cls}.{field} must be a positive int, got {value!r}")
-    self.check_mbconv_fields()
+    self.normalize_and_check(("final_expand_width", "feature_mix_width"))
 
   def network_spec(self, config: SubnetConfig) -> NetworkSpec:
     """The static layers of subnet `config`.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ofa_tf.search_space.family import SearchSpace, ascending_choices, make_divisible
-from ofa_tf.search_space.mbconv_space import MBConvSpace, StageSpec, stages_from_json
+from ofa_tf.search_space.family import SearchSpace, make_divisible
+from ofa_tf.search_space.mbconv_space import MBConvSpace, StageSpec
 from ofa_tf.search_space.static_spec import ConvSpec, NetworkSpec
 from ofa_tf.search_space.subnet import SubnetConfig
 
@@ -55,18 +55,10 @@ class ProxylessSpace(MBConvSpace, SearchSpace):
   channel_divisor: int = 8
 
   def __post_init__(self):
-    cls = type(self).__name__
-    object.__setattr__(self, "stages", stages_from_json(self.stages))
-    for field in ("kernel_sizes", "expand_ratios", "depths", "resolutions"):
-      object.__setattr__(self, field, ascending_choices(cls, field, getattr(self, field)))
-    for field in ("stem_width", "first_block_width", "feature_mix_width", "num_classes"):
-      value = getattr(self, field)
-      if not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{cls}.{field} must be a positive int, got {value!r}")
-    self.check_mbconv_fields()
+    self.normalize_and_check(("feature_mix_width",))
     bad = [s for s in self.stages if s.activation != "relu6" or s.use_se]
     if bad:
-      raise ValueError(f"{cls}.stages must use ReLU6 without SE, got {bad}")
+      raise ValueError(f"ProxylessSpace.stages must use ReLU6 without SE, got {bad}")
 
   @property
   def stem_activation(self) -> str:
