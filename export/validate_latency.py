@@ -14,7 +14,6 @@ Examples:
 import json
 import os
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -87,4 +86,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
