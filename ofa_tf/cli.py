@@ -3,7 +3,8 @@
 Every binary ends with `cli.run(main)` instead of `app.run(main)`. Exit status:
   0  success;
   1  the job ran and its answer is "no" (e.g. `analyze_edgetpu`: the model does not map
-     fully to the EdgeTPU), or an unexpected failure (with its traceback);
+     fully to the EdgeTPU), a resource is unavailable (`ConnectionError`, e.g. a TFDS
+     download offline; one line), or an unexpected failure (with its traceback);
   2  bad input: a flag parsing error, an `app.UsageError`, or a `ValueError` / file error
      raised by the library for what the user passed. Printed as one line,
      `<program>: error: <message>`, on stderr, without traceback or help text (`--helpshort`
@@ -31,6 +32,8 @@ EXIT_INTERRUPTED = 130
 # What the library raises for bad input (see CONTRIBUTING: "a clear error naming the problem").
 BAD_INPUT_ERRORS = (app.UsageError, ValueError, FileNotFoundError, FileExistsError,
                     NotADirectoryError, IsADirectoryError, PermissionError)
+# Not the input's fault, but known and explained in one line (no network for a download).
+UNAVAILABLE_ERRORS = (ConnectionError,)
 
 
 def run_from_invocation_directory() -> None:
@@ -72,7 +75,8 @@ def fail(message: str, status: int = EXIT_BAD_INPUT) -> NoReturn:
 
 def handle_bad_input(main: Callable[[Sequence[str]], int | None]):
   """Wraps an absl `main(argv)`: bad input (`BAD_INPUT_ERRORS`) exits 2 with one line,
-  Ctrl-C exits 130 with one line; other errors propagate (traceback, exit 1)."""
+  `UNAVAILABLE_ERRORS` exit 1 with one line, Ctrl-C exits 130 with one line; other errors
+  propagate (traceback, exit 1)."""
 
   @functools.wraps(main)
   def wrapped(argv):
@@ -82,6 +86,10 @@ def handle_bad_input(main: Callable[[Sequence[str]], int | None]):
       if logging.vlog_is_on(1):
         traceback.print_exc()
       fail(error_message(e))
+    except UNAVAILABLE_ERRORS as e:
+      if logging.vlog_is_on(1):
+        traceback.print_exc()
+      fail(error_message(e), EXIT_FAILURE)
     except KeyboardInterrupt:
       fail("interrupted", EXIT_INTERRUPTED)
 
