@@ -134,7 +134,8 @@ def main(argv):
   from ofa_tf.training import evaluation  # pylint: disable=g-import-not-at-top
   from ofa_tf.training import run_guard  # pylint: disable=g-import-not-at-top
   from ofa_tf.training import trainer  # pylint: disable=g-import-not-at-top
-  logging.info("training %s (space %s, global batch %d) into %s", name, config.space,
+  logging.info("training %s %s (space %s, global batch %d) into %s",
+               "config" if FLAGS.config else "preset", name, config.space,
                config.global_batch_size, os.path.abspath(workdir))
   try:
     result = trainer.train(config, workdir, overwrite=FLAGS.overwrite)

@@ -30,6 +30,8 @@ Max resolution: 8 x the shorter side of the `Image` feature when its shape is fi
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -45,7 +47,7 @@ class DatasetDownloadError(ConnectionError):
   """A TFDS dataset needs a download that failed (no network, unreachable host)."""
 
 
-def _download_failure(spec: str, data_dir: str | None, error: BaseException
+def _download_failure(spec: str, data_dir_root: str, error: BaseException
                       ) -> DatasetDownloadError:
   request = getattr(error, "request", None)
   url = getattr(request, "url", None)
@@ -55,8 +57,8 @@ def _download_failure(spec: str, data_dir: str | None, error: BaseException
   return DatasetDownloadError(
       f"{spec} must be downloaded{f' from {url}' if url else ''} and the download failed "
       f"({type(error).__name__}: {reason}); prepare it where the network is reachable and "
-      f"copy its data directory here (--data_dir, now {data_dir or '~/tensorflow_datasets'}),"
-      f" or train on an image folder (--dataset=folder:PATH)")
+      f"copy the TFDS data directory to {data_dir_root} (or set TFDS_DATA_DIR), or train on "
+      f"an image folder (--dataset=folder:PATH)")
 
 
 def held_out_size(num_train: int) -> int:
@@ -168,7 +170,7 @@ def load_tfds(name: str, *, data_dir: str | None = None,
   except (OSError, tfds.download.DownloadError) as e:  # requests' errors are OSErrors.
     if isinstance(e, (FileNotFoundError, PermissionError)):
       raise
-    raise _download_failure(spec, data_dir, e) from e
+    raise _download_failure(spec, os.fspath(builder.data_dir_root), e) from e
   splits = plan_splits({s: builder.info.splits[s].num_examples for s in builder.info.splits})
   source = TfdsSource(builder, splits, image_key, label_key)
   height, width = features[image_key].shape[:2]

@@ -164,7 +164,7 @@ class LocalBuilderTest(tf.test.TestCase):
     self.assertIn("tfds:imagenette must be downloaded from "
                   "https://s3.amazonaws.com/x/imagenette2.tgz and the download failed "
                   "(ConnectionError: HTTPSConnectionPool", message)
-    self.assertIn(f"--data_dir, now {data_dir}", message)
+    self.assertIn(f"copy the TFDS data directory to {data_dir} (or set TFDS_DATA_DIR)", message)
 
 
 if __name__ == "__main__":
