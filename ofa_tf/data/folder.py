@@ -219,7 +219,10 @@ def load_folder(path: str, *, seed: int = 0,
   else:
     sample = train_paths[np.linspace(0, len(train_paths) - 1,
                                      min(SIZE_SAMPLE, len(train_paths))).astype(int)]
-    train_sides = [min(encoded.decode_image(tf.io.read_file(p)).shape[:2]) for p in sample]
+    train_sides = [v for v in map(_shorter_side, sample) if isinstance(v, int)]
+    if not train_sides:
+      raise ValueError(f"image folder {path!r}: none of {len(sample)} sampled training "
+                       f"images is readable (e.g. {sample[0]}: {_shorter_side(sample[0])})")
   data = encoded.EncodedImageData(
       name=f"folder:{path}", class_names=class_names,
       split_sizes={s: len(v[1]) for s, v in splits.items()},

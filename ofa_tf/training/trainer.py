@@ -262,9 +262,12 @@ class _StepTimer:
     self._start_time = None
     self._start_step = None
 
-  def step_done(self, done: int) -> None:
+  def step_done(self, done: int) -> bool:
+    """Records that step `done` finished; True for the first one (which includes tracing)."""
     if self._start_time is None:
       self._start_time, self._start_step = time.time(), done
+      return True
+    return False
 
   def rate(self, done: int) -> float | None:
     """Seconds per step, or None while only the first step has run."""
@@ -358,8 +361,8 @@ def _run_phase(run: _Run, index: int, total: int, step_fn, iterator,
     state.global_step.assign_add(1)
     state.phase_step.assign_add(1)
     done = int(state.phase_step.numpy())
-    timer.step_done(done)
-    if done % config.log_every_steps == 0 or done == total or done == 1:
+    first = timer.step_done(done)
+    if done % config.log_every_steps == 0 or done == total or first:
       loss = float(loss)
       rate = timer.rate(done)
       speed = (f"{rate:.2f} s/step  ETA {_format_eta(rate * (total - done))}" if rate
