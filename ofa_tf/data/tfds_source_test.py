@@ -20,6 +20,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from ofa_tf.data import tfds_source
+from ofa_tf.data import tfds_test_builder  # pylint: disable=unused-import (registers it)
 from ofa_tf.data.folder_test_util import write_image_folder
 
 NUM = 6
@@ -100,28 +101,6 @@ class MockTfdsTest(tf.test.TestCase):
   def test_unknown_name(self):
     with self.assertRaisesRegex(ValueError, "unknown TFDS dataset in 'tfds:no_such_set'"):
       tfds_source.load_tfds("no_such_set")
-
-
-class OfaTestImages(tfds.core.GeneratorBasedBuilder):
-  """Images from `manual_dir/class_<i>/*.png` (written by the test), one split: train."""
-
-  VERSION = tfds.core.Version("1.0.0")
-  MANUAL_DOWNLOAD_INSTRUCTIONS = "Place class_0/*.png and class_1/*.png in manual_dir."
-
-  def _info(self):
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(None, None, 3)),
-            "label": tfds.features.ClassLabel(names=["class_0", "class_1"])}),
-        supervised_keys=("image", "label"))
-
-  def _split_generators(self, dl_manager):
-    return {"train": self._generate_examples(dl_manager.manual_dir)}
-
-  def _generate_examples(self, root):
-    for label in (0, 1):
-      for path in sorted(glob.glob(os.path.join(root, f"class_{label}", "*.png"))):
-        yield os.path.basename(path) + str(label), {"image": path, "label": label}
 
 
 class LocalBuilderTest(tf.test.TestCase):
