@@ -3,10 +3,14 @@ r"""Searches a trained work directory for the most accurate subnet under constra
   bazel run //trainers:search -- --workdir=/tmp/ofa --constraint=macs:300e6
   bazel run //trainers:search -- --workdir=/tmp/ofa \
       --constraint=latency_ms:cpu_xnnpack_1t:5 --constraint=int8_size_bytes:2e6
+  bazel run //trainers:search -- --workdir=/tmp/ofa \
+      --constraint='latency_ms:cpu_xnnpack_1t_int8|cpu_builtin_1t_int8:20'
   bazel run //trainers:search -- --workdir=/tmp/ofa --constraint=macs:300e6 --pareto
 
-Every --constraint must hold. --pareto sweeps the first constraint's budget up to its value
-(others fixed) and reports the front. Writes <workdir>/search/{result.json,best_subnet.json,
+Every --constraint must hold. A latency constraint naming several profiles joined by "|"
+bounds the best of them (the app picks the fastest delegate for the chosen subnet).
+--pareto sweeps the first constraint's budget up to its value (others fixed) and reports the
+front. Writes <workdir>/search/{result.json,best_subnet.json,
 front.png} and prints a table.
 
 Latency constraints use `ofa_tf.latency.predictor.load_latency_fn(tables_dir, profile)`,
@@ -24,7 +28,8 @@ from ofa_tf.search.evolution import EvolutionConfig
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_predictor/.",
                                required=True)
 _CONSTRAINTS = flags.DEFINE_multi_string(
-    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | latency_ms:<profile>:<ms>")
+    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | latency_ms:<profile>:<ms> | "
+    "latency_ms:<profile>|<profile>...:<ms> (best of the profiles)")
 _PARETO = flags.DEFINE_bool("pareto", False, "Sweep the first constraint's budget.")
 _NUM_BUDGETS = flags.DEFINE_integer("num_budgets", 8, "Budgets of the Pareto sweep.")
 _POPULATION = flags.DEFINE_integer("population_size", 100, "Evolution population.")

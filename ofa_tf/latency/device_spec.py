@@ -143,6 +143,16 @@ PROFILES = {
     "cpu_xnnpack_1t_int8": DeviceSpec("cpu_xnnpack_1t_int8", runner="litert", precision="int8",
                                       num_threads=1, warmup_runs=3, num_runs=10, rounds=1,
                                       passes=5),
+    # The same CPU without the XNNPACK delegate: LiteRT's builtin optimized kernels. A
+    # deployment choice (the app picks the op resolver): on CPUs where XNNPACK runs 7x7
+    # depthwise convolutions through its slow per-channel GEMM path (README, issue 17) the
+    # builtin kernels run subnets with 7x7 blocks several times faster.
+    "cpu_builtin_1t": DeviceSpec("cpu_builtin_1t", runner="litert", num_threads=1,
+                                 use_xnnpack=False, warmup_runs=3, num_runs=10, rounds=1,
+                                 passes=5),
+    "cpu_builtin_1t_int8": DeviceSpec("cpu_builtin_1t_int8", runner="litert", precision="int8",
+                                      num_threads=1, use_xnnpack=False, warmup_runs=3,
+                                      num_runs=10, rounds=1, passes=5),
     "cpu_xnnpack_4t": DeviceSpec("cpu_xnnpack_4t", runner="litert", num_threads=4,
                                  estimator="median"),
     "android_cpu_1t": DeviceSpec("android_cpu_1t", runner="benchmark_model", adb=True,

@@ -37,6 +37,15 @@ class LiteRTRunnerTest(tf.test.TestCase):
     self.assertEqual(progress, [(i, 6) for i in range(1, 7)])
     self.assertTrue(all(0 < s.min_ms <= s.median_ms for s in stats))
 
+  def test_builtin_profile_runs_without_the_xnnpack_delegate(self):
+    # The XNNPACK delegate replaces the nodes it takes by one DELEGATE node.
+    for profile, delegated in (("cpu_xnnpack_1t", True), ("cpu_builtin_1t", False)):
+      spec = ds.get_profile(profile)
+      interp = litert_runner.make_interpreter(MODEL, spec.num_threads, spec.use_xnnpack)
+      ops = [op["op_name"] for op in interp._get_ops_details()]  # pylint: disable=protected-access
+      self.assertEqual("DELEGATE" in ops, delegated, f"{profile}: {ops}")
+      self.assertIn("DEPTHWISE_CONV_2D", ops)
+
   def test_rejects_other_types(self):
     with self.assertRaisesRegex(TypeError, "path \\(str\\) or bytes"):
       litert_runner.LiteRTRunner().measure(3, ds.get_profile("cpu_xnnpack_1t"))
