@@ -26,7 +26,8 @@ class LiteRTRunnerTest(tf.test.TestCase):
     self.assertEqual(stats.count, 15)
 
   def test_measure_many_times_every_model_once_per_pass(self):
-    spec = ds.get_profile("cpu_xnnpack_1t", warmup_runs=1, num_runs=4, rounds=1, passes=3)
+    spec = ds.get_profile("cpu_xnnpack_1t", warmup_runs=1, num_runs=4, rounds=1, passes=3,
+                          stable_rse=0.0)
     with open(MODEL, "rb") as f:
       data = f.read()
     progress = []

@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
 from ofa_tf.search_space import SubnetConfig, count_macs, count_params
@@ -79,6 +80,15 @@ def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float],
   return Correction(intercept, slope, used)
 
 
+def measured_on_this_cpu(table: lut.LatencyTable) -> bool:
+  """True when the table's device profile times models on the machine that runs it (runner
+  'litert' / 'litert_benchmark', or a local benchmark_model), i.e. its host fingerprint must
+  match this host's. Tables without a device runner (the released Note10 tables) and adb
+  profiles describe another device."""
+  device = table.metadata.get("device")
+  return isinstance(device, dict) and "runner" in device and not device.get("adb", False)
+
+
 class EfficiencyPredictor:
   """Latency (ms), MACs, params and estimated .tflite bytes of subnets of one space.
 
@@ -89,16 +99,26 @@ class EfficiencyPredictor:
       the identity (raw sum).
     precision: weight precision for the .tflite size estimate (default: the table's device
       precision, else 'fp32').
+    host_check: what to do when the table was measured on this machine's CPU (an in-process
+      or local profile) but on another host, or has no fingerprint (`host.check_host`):
+      'warn' (a UserWarning naming both hosts), 'error' (`host.HostMismatchError`) or
+      'ignore' (accept it). Tables of remote devices (adb profiles, the Note10 tables) are
+      not checked.
+    table_name: names the table in those messages (e.g. its path).
 
   Raises:
     ValueError: the table was built for another space.
+    host.HostMismatchError: host_check='error' and the table is from another host.
   """
 
   def __init__(self, table: lut.LatencyTable, space, correction: Optional[Correction] = None,
-               precision: Optional[str] = None):
+               precision: Optional[str] = None, host_check: str = "warn",
+               table_name: str = "latency table"):
     table_space = table.metadata.get("space")
     if table_space != space.name:
       raise ValueError(f"latency table was built for space {table_space!r}, not {space.name!r}")
+    if measured_on_this_cpu(table):
+      host.check_host(table.metadata.get("host"), what=table_name, on_mismatch=host_check)
     self.table = table
     self.space = space
     if correction is None and "correction" in table.metadata:
@@ -207,17 +227,20 @@ class EfficiencyPredictor:
             "params": self.params(config), "tflite_bytes": self.tflite_bytes(config)}
 
 
-def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
+def load_predictor(tables_dir: str, profile: str,
+                   host_check: str = "warn") -> EfficiencyPredictor:
   """The predictor of device profile `profile` from the tables kept in `tables_dir`.
 
   Looks for `<tables_dir>/<profile>.json` (or `.yaml`/`.yml`), a table written by
   export/build_latency_table.py, or a directory `<tables_dir>/<profile>/` of released
   `{r}_lookup_table.yaml` files (e.g. the OFA Note10 tables, width-1.2 space). The space is the
-  registered one named in the table, restricted to the table's resolutions.
+  registered one named in the table, restricted to the table's resolutions. The table's host
+  fingerprint is checked against this host (`EfficiencyPredictor`, `host_check`).
 
   Raises:
     FileNotFoundError: no table for `profile` in `tables_dir` (the message lists what is there).
-    ValueError: the table names no registered space.
+    ValueError: the table names no registered space, or was built for another profile.
+    host.HostMismatchError: host_check='error' and the table is from another host.
   """
   import os  # pylint: disable=g-import-not-at-top
   from ofa_tf.search_space import get_space  # pylint: disable=g-import-not-at-top
@@ -225,6 +248,10 @@ def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
   files = [base + ext for ext in (".json", ".yaml", ".yml") if os.path.isfile(base + ext)]
   if files:
     table = lut.load_table(files[0])
+    built_for = (table.metadata.get("device") or {}).get("name")
+    if built_for not in (None, profile):
+      raise ValueError(f"{files[0]} was built for device profile {built_for!r}, not "
+                       f"{profile!r}: name each table after its profile")
   elif os.path.isdir(base):
     table = lut.load_note10_tables(base, device=profile)
   else:
@@ -234,10 +261,11 @@ def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
         f"{profile}.yaml or a {profile}/ directory of {{r}}_lookup_table.yaml files; found "
         f"{present}); build one with export/build_latency_table.py")
   space = get_space(table.metadata.get("space", "")).replace(resolutions=table.resolutions)
-  return EfficiencyPredictor(table, space)
+  return EfficiencyPredictor(table, space, host_check=host_check,
+                             table_name=files[0] if files else base)
 
 
-def load_latency_fn(tables_dir: str, profile: str):
+def load_latency_fn(tables_dir: str, profile: str, host_check: str = "warn"):
   """`load_predictor(...).latency_batch`: Sequence[SubnetConfig] -> np.ndarray of ms (the
   search's latency constraint)."""
-  return load_predictor(tables_dir, profile).latency_batch
+  return load_predictor(tables_dir, profile, host_check).latency_batch
