@@ -79,7 +79,9 @@ def main(argv):
   if _PLOT.value:
     validation.plot_report(report, _PLOT.value, f"{space.name}, {device.name}: "
                            f"{len(rows)} random subnets")
-  for name in ("table", "table_raw_sum", "macs_baseline"):
+  for name in ("table", "table_linear", "table_raw_sum", "macs_baseline"):
+    if name not in report:
+      continue
     m = report[name]
     print(f"{name:14s} n={m['n']} RMSE={m['rmse_ms']:.3f} ms MAPE={m['mape']:.2f}% "
           f"within5%={m['within_5']:.1f}% within10%={m['within_10']:.1f}%")

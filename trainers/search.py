@@ -37,6 +37,10 @@ _GENERATIONS = flags.DEFINE_integer("generations", 500, "Evolution generations."
 _SEED = flags.DEFINE_integer("seed", 0, "Search seed.")
 _LATENCY_TABLES = flags.DEFINE_string(
     "latency_tables_dir", None, "Latency lookup tables (default: <workdir>/latency).")
+_HOST_CHECK = flags.DEFINE_enum(
+    "latency_host_check", "warn", ["warn", "error", "ignore"],
+    "A latency table measured on another host (CPU, ISA flags or LiteRT version differ) or "
+    "without a host fingerprint: warn, refuse (error) or accept it (ignore).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing search outputs.")
 
 
@@ -52,7 +56,7 @@ def latency_factory(profile: str):
   """Device profile -> batched latency predictor, from the latency package's tables."""
   from ofa_tf.latency import predictor as latency_predictor  # Imported only when needed.
   tables_dir = _LATENCY_TABLES.value or os.path.join(_WORKDIR.value, "latency")
-  return latency_predictor.load_latency_fn(tables_dir, profile)
+  return latency_predictor.load_latency_fn(tables_dir, profile, _HOST_CHECK.value)
 
 
 def main(argv):

@@ -2,82 +2,27 @@
 estimated .tflite size, for one config or a batch.
 
 Latency of a subnet = sum of the table values of its layers (stem, blocks, head), then a
-linear correction `coef[0] + coef[1] * sum` fitted by least squares on a few subnets measured
-end to end (`fit_correction`): it absorbs what isolated layers miss (interpreter overhead per
-model, cache effects between layers). Without a correction the raw sum is returned (as the
-reference OFA predictor does with the Note10 tables).
+correction fitted on a few subnets measured end to end (`correction.py`: a global line, or a
+resolution- or kernel-dependent model when the calibration data shows it does better): it
+absorbs what isolated layers miss (interpreter overhead per model, cache effects between
+layers). Without a correction the raw sum is returned (as the reference OFA predictor does
+with the Note10 tables).
 
 Batched prediction gathers from a dense array `[resolution, block, kernel, expand]` built
 once per resolution, so scoring needs no key formatting (>= 10^4 configs/s).
 """
 
-import dataclasses
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
 from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
+from ofa_tf.latency.correction import Correction, CorrectionFeatures, fit_correction  # pylint: disable=unused-import
 from ofa_tf.search_space import SubnetConfig, count_macs, count_params
 
 BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
-
-
-@dataclasses.dataclass(frozen=True)
-class Correction:
-  """measured_ms ~= intercept_ms + slope * table_sum_ms, fitted on `num_subnets` subnets
-  (after outlier rejection)."""
-  intercept_ms: float = 0.0
-  slope: float = 1.0
-  num_subnets: int = 0
-
-  def apply(self, table_sum_ms):
-    return self.intercept_ms + self.slope * np.asarray(table_sum_ms, dtype=np.float64)
-
-  def to_dict(self):
-    return dataclasses.asdict(self)
-
-  @classmethod
-  def from_dict(cls, data):
-    return cls(float(data["intercept_ms"]), float(data["slope"]), int(data["num_subnets"]))
-
-
-def _weighted_line(x, y):
-  w = 1.0 / y
-  a = np.stack([np.ones_like(x), x], axis=1) * w[:, None]
-  (intercept, slope), *_ = np.linalg.lstsq(a, y * w, rcond=None)
-  return float(intercept), float(slope)
-
-
-def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float],
-                   robust: bool = True) -> Correction:
-  """Least-squares fit of measured = a + b * sum.
-
-  Relative errors matter (small and large subnets alike), so rows are weighted by
-  1 / measured, i.e. the fit minimizes the squared relative error. With `robust`, subnets
-  whose relative residual exceeds max(5%, 3 x 1.4826 x MAD) are dropped and the line refit
-  once: one end-to-end measurement disturbed by a co-running job (seen on the shared dev
-  machine: +40% on one of ten subnets) would otherwise tilt the line for every prediction.
-
-  Raises:
-    ValueError: fewer than 2 subnets or mismatched lengths.
-  """
-  x = np.asarray(table_sums_ms, dtype=np.float64)
-  y = np.asarray(measured_ms, dtype=np.float64)
-  if x.shape != y.shape or x.size < 2:
-    raise ValueError(f"fit_correction needs >= 2 (sum, measured) pairs of equal length, got "
-                     f"{x.size} and {y.size}")
-  intercept, slope = _weighted_line(x, y)
-  used = x.size
-  if robust and x.size >= 4:
-    rel = (intercept + slope * x - y) / y
-    mad = np.median(np.abs(rel - np.median(rel)))
-    keep = np.abs(rel - np.median(rel)) <= max(0.05, 3 * 1.4826 * mad)
-    if 2 <= keep.sum() < x.size:
-      intercept, slope = _weighted_line(x[keep], y[keep])
-      used = int(keep.sum())
-  return Correction(intercept, slope, used)
 
 
 def measured_on_this_cpu(table: lut.LatencyTable) -> bool:
@@ -189,15 +134,30 @@ class EfficiencyPredictor:
 
   def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
     """Vectorized raw table sums (ms) from `encode` arrays."""
+    return self._dense_fixed[r_idx] + self._active_block_values(r_idx, k_idx, e_idx,
+                                                                active).sum(axis=1)
+
+  def _active_block_values(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
     blocks = np.arange(self.space.num_blocks)[None, :]
-    per_block = self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx]
-    return self._dense_fixed[r_idx] + (per_block * active).sum(axis=1)
+    return self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx] * active
+
+  def features(self, configs: Iterable[SubnetConfig]) -> CorrectionFeatures:
+    """What the correction sees of each config: table sum, resolution, and the table sum of
+    the active blocks of each kernel size (ms)."""
+    configs = list(configs)
+    r_idx, k_idx, e_idx, active = self.encode(configs)
+    per_block = self._active_block_values(r_idx, k_idx, e_idx, active)
+    kernel_sums = np.stack([(per_block * (k_idx == j)).sum(axis=1)
+                            for j in range(len(self.space.kernel_sizes))], axis=1)
+    return CorrectionFeatures(self._dense_fixed[r_idx] + per_block.sum(axis=1),
+                              np.array([c.r for c in configs], np.int64), kernel_sums,
+                              tuple(self.space.kernel_sizes))
 
   # --- Public metrics ------------------------------------------------------------------------
 
   def latency_batch(self, configs: Iterable[SubnetConfig]) -> np.ndarray:
-    """Predicted latency (ms) of each config: correction(table sum)."""
-    return self.correction.apply(self.table_sum_arrays(*self.encode(configs)))
+    """Predicted latency (ms) of each config: correction(table sum and features)."""
+    return self.correction.apply(self.features(configs))
 
   def latency(self, config: SubnetConfig) -> float:
     return float(self.latency_batch([config])[0])
