@@ -88,6 +88,8 @@ def host_fingerprint(cpuinfo_text: Optional[str] = None, litert_version: Optiona
 
 def describe(fingerprint: Mapping) -> str:
   """One line: 'AMD EPYC (x86_64, 2 CPUs, avx512f+amx_tile+..., LiteRT 2.3.0)'."""
+  if not fingerprint or "cpu_model" not in fingerprint:
+    return "unknown host (table built before host fingerprints)"
   flags = fingerprint.get("isa_flags") or []
   notable = [f for f in flags if f.startswith(("avx512f", "avx512_vnni", "avx_vnni", "amx",
                                                "avx2", "dotprod", "i8mm", "sve"))]
