@@ -64,6 +64,8 @@ class DeviceSpec:
       (`measure.measure_until_stable`); 0 = exactly `passes` passes. Issue 17: kernel-7
       layers spread +-30% between passes on one host while others agreed to a few percent.
     max_passes: cap of those passes (0 = `passes`, i.e. no extra passes).
+    max_round_ms: in-process runner: soft time budget of one round of timed runs (0 = none);
+      slower models get fewer runs, at least 3 (`litert_runner.time_interpreter`).
   """
 
   name: str
@@ -88,6 +90,7 @@ class DeviceSpec:
   estimator: str = "min"
   stable_rse: float = 0.0
   max_passes: int = 0
+  max_round_ms: float = 0.0
 
   def __post_init__(self):
     if not self.name:
@@ -118,6 +121,8 @@ class DeviceSpec:
     if self.max_passes and self.max_passes < self.passes:
       raise ValueError(f"DeviceSpec.max_passes must be 0 or >= passes ({self.passes}), got "
                        f"{self.max_passes!r}")
+    if self.max_round_ms < 0:
+      raise ValueError(f"DeviceSpec.max_round_ms must be >= 0, got {self.max_round_ms!r}")
     if self.warmup_runs < 0:
       raise ValueError(f"DeviceSpec.warmup_runs must be >= 0, got {self.warmup_runs!r}")
     if not isinstance(self.external_delegate_options, tuple) or not all(
@@ -156,10 +161,11 @@ class DeviceSpec:
 
 
 # Timing of the single-thread CPU profiles: 5 interleaved passes of 3 warm-up + 10 timed
-# runs, fastest run; models whose per-pass estimates still disagree (relative standard error
-# above 2%) get up to 20 passes.
+# runs (fewer for models above 30 ms: a 300 ms budget per pass, at least 3 runs), fastest
+# run; models whose fastest passes still disagree (relative standard error above 2%) get up
+# to 12 passes.
 _STABLE_1T = dict(warmup_runs=3, num_runs=10, rounds=1, passes=5, stable_rse=0.02,
-                  max_passes=20)
+                  max_passes=12, max_round_ms=300.0)
 
 PROFILES = {
     "cpu_xnnpack_1t": DeviceSpec("cpu_xnnpack_1t", runner="litert", num_threads=1,

@@ -1,6 +1,7 @@
 """Tests of the in-process LiteRT runner on a recorded tiny model."""
 
 import os
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -46,6 +47,29 @@ class LiteRTRunnerTest(tf.test.TestCase):
       ops = [op["op_name"] for op in interp._get_ops_details()]  # pylint: disable=protected-access
       self.assertEqual("DELEGATE" in ops, delegated, f"{profile}: {ops}")
       self.assertIn("DEPTHWISE_CONV_2D", ops)
+
+  def test_round_budget_gives_slow_models_fewer_runs(self):
+    class SleepyInterpreter:
+      def __init__(self, seconds):
+        self.seconds, self.invokes = seconds, 0
+
+      def invoke(self):
+        self.invokes += 1
+        time.sleep(self.seconds)
+
+    fast = SleepyInterpreter(0.001)  # 10 runs of 1 ms fit a 200 ms budget
+    stats = litert_runner.time_interpreter(fast, 3, 10, 1, max_round_ms=200.0)
+    self.assertEqual((stats.count, fast.invokes), (10, 13))
+    medium = SleepyInterpreter(0.02)  # 50 // 20 = 2 runs, raised to the minimum of 3
+    stats = litert_runner.time_interpreter(medium, 3, 10, 1, max_round_ms=50.0)
+    self.assertEqual((stats.count, medium.invokes), (3, 6))
+    self.assertGreaterEqual(stats.min_ms, 20.0)
+    slow = SleepyInterpreter(0.06)  # the first warm-up uses the budget: 1 warm-up, 3 runs
+    stats = litert_runner.time_interpreter(slow, 3, 10, 1, max_round_ms=50.0)
+    self.assertEqual((stats.count, slow.invokes), (3, 4))
+    unlimited = SleepyInterpreter(0.02)
+    stats = litert_runner.time_interpreter(unlimited, 1, 4, 2)
+    self.assertEqual((stats.count, unlimited.invokes), (8, 9))
 
   def test_rejects_other_types(self):
     with self.assertRaisesRegex(TypeError, "path \\(str\\) or bytes"):
