@@ -11,6 +11,9 @@ first; the test checks that the imported modules are the installed ones). pip th
 wheel with `--no-index`, resolving the declared ranges against the pinned packages already
 installed: seconds, no network. `.ci/run` installs the same wheel with its dependencies from
 PyPI into an environment that shares nothing.
+
+The wheel is built without build isolation, with the setuptools (>= 64) of this environment
+(Python 3.11's `venv` installs one), so the test needs no network either.
 """
 
 import os
