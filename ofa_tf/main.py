@@ -112,7 +112,7 @@ def _run_script(binary: str, name: str, args: Sequence[str]) -> int:
   with importlib.resources.as_file(_script_path(binary)) as path:
     if any(a in _HELP_ARGS for a in args):
       header = [l[2:] for l in path.read_text().splitlines()[1:] if l.startswith("# ")]
-      print("\n".join(header).replace(f"export/{path.name}", f"{PROGRAM} {name}"))
+      print("\n".join(header).replace(binary, f"{PROGRAM} {name}"))
       return 0
     # The script runs the analyzer with $PYTHON: this interpreter, whose packages hold it.
     env = dict(os.environ, PYTHON=sys.executable)

@@ -188,6 +188,15 @@ class InstalledPackageTest(tf.test.TestCase):
     self.assertEqual(run.returncode, 1, msg=run.stderr[-2000:])
     self.assertIn("Number of operations that will run on CPU: 4", run.stdout)
 
+  def test_script_subcommand_finds_its_analyzer(self):
+    if shutil.which("edgetpu_compiler"):
+      self.skipTest("edgetpu_compiler is installed: the script compiles instead")
+    # Without the compiler the script runs the installed analyzer through $PYTHON (exit 2).
+    run = self.package.run("ofa-tf", "compile-edgetpu", _TFLITE)
+    self.assertEqual(run.returncode, 2, msg=run.stderr[-2000:])
+    self.assertIn("edgetpu_compiler is not installed", run.stderr)
+    self.assertIn("Number of operations that will run on CPU: 4", run.stdout)
+
 
 if __name__ == "__main__":
   tf.test.main()
