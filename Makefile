@@ -7,7 +7,7 @@
 #   make test-slow    setup + the tests marked slow
 #   make bazel-test   setup + bazel-setup + bazel test of every target not tagged slow
 #   make latency-tables  setup + rebuild, validate and document the shipped latency tables
-#                        (idle machine, about 1 h; see export/rebuild_latency_tables.sh)
+#                        (idle machine, about 1 h; see tools/rebuild_latency_tables.sh)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -112,4 +112,4 @@ bazel-test: setup bazel-setup
 # profiles, rebuilt from scratch on this host, validated on 60 fresh subnets; the figures
 # replace the block in ofa_tf/latency/README.md. Variables: see the script (OUT, PROFILES, DEST).
 latency-tables: setup
-	export/rebuild_latency_tables.sh
+	tools/rebuild_latency_tables.sh

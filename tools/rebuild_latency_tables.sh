@@ -6,7 +6,7 @@
 # validation subnets each).
 #
 #   make latency-tables                       # = this script with the defaults below
-#   OUT=/tmp/lut PROFILES="cpu_xnnpack_1t" export/rebuild_latency_tables.sh
+#   OUT=/tmp/lut PROFILES="cpu_xnnpack_1t" tools/rebuild_latency_tables.sh
 #
 # Variables: PYTHON (default .venv/bin/python), OUT (work folder, default /tmp/lut), PROFILES,
 # SPACE, RESOLUTIONS, WORKERS, CALIBRATION_SUBNETS / CALIBRATION_SEED, VALIDATION_SUBNETS /
