@@ -61,6 +61,9 @@ class OtherExportBinariesTest(tf.test.TestCase):
                                        "--profile=cpu_xnnpack_1t"), 2,
                       "unknown search space 'nope'")
     assert_error_line(self, run_binary("export.demo_export"), 2, "--output_dir")
+    missing = os.path.join(self.get_temp_dir(), "no_tables")
+    assert_error_line(self, run_binary("export.latency_tables_report", f"--dir={missing}"), 2,
+                      "no table .*build it first")
 
 
 if __name__ == "__main__":
