@@ -38,6 +38,9 @@ _TARGET = flags.DEFINE_list("target", ["cpu_int8"], f"Target recipes, comma sepa
 _DATASET = flags.DEFINE_string("dataset", "digits", "Dataset the supernet was trained on "
                                "(load_dataset spec), for calibration and verification.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+_BAD_IMAGES = flags.DEFINE_enum("bad_images", "fail", ["fail", "skip", "unchecked"],
+                                "Unreadable images of a folder dataset: as the training run's "
+                                "--bad_images (the split depends on it).")
 _METHOD = flags.DEFINE_enum("method", "ptq", list(targets.METHODS), "Quantization method.")
 _QAT_STEPS = flags.DEFINE_integer("qat_steps", 100, "QAT fine-tune steps (--method=qat).")
 _RECALIBRATION = flags.DEFINE_integer("recalibration_images", 2000, "Training images for "
@@ -67,6 +70,7 @@ class ExportConfig:
   toy: bool
   output: Optional[str]
   calibration_npy: Optional[str]
+  bad_images: str = "fail"
 
 
 def get_export_config_from_flags() -> ExportConfig:
@@ -87,7 +91,7 @@ def get_export_config_from_flags() -> ExportConfig:
   return ExportConfig(tuple(_TARGET.value), _OVERWRITE.value, _WORKDIR.value, _SUBNET.value,
                       _DATASET.value, _DATA_DIR.value, _METHOD.value, _QAT_STEPS.value,
                       _RECALIBRATION.value, output_dir, _KERAS_MODEL.value, _TOY.value, output,
-                      _CALIBRATION.value)
+                      _CALIBRATION.value, _BAD_IMAGES.value)
 
 
 def _load_model(config: ExportConfig):
@@ -112,7 +116,7 @@ def check_outputs(config: ExportConfig) -> None:
 
 def _export_subnet(config: ExportConfig) -> None:
   from ofa_tf.data import load_dataset  # pylint: disable=g-import-not-at-top
-  data = load_dataset(config.dataset, data_dir=config.data_dir)
+  data = load_dataset(config.dataset, data_dir=config.data_dir, bad_images=config.bad_images)
   results = targets.export_for_targets(
       config.workdir, config.subnet, data, config.output_dir, config.targets,
       method=config.method, qat_steps=config.qat_steps,

@@ -280,4 +280,5 @@ def make_subnet_evaluator(workdir: str, split: str = "validation",
                             f"calibration settings")
   with open(path) as f:
     train_config = TrainConfig.from_dict(json.load(f))
-  return SubnetEvaluator(supernet, load_dataset(train_config.dataset), split, train_config)
+  data = load_dataset(train_config.dataset, bad_images=train_config.bad_images)  # The run's split.
+  return SubnetEvaluator(supernet, data, split, train_config)
