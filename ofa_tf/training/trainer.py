@@ -126,12 +126,14 @@ class RunPlan:
   resolutions: tuple[int, ...]
 
 
-def check_run(config: TrainConfig, workdir: str, overwrite: bool = False) -> RunPlan:
+def check_run(config: TrainConfig, workdir: str, overwrite: bool = False,
+              replicas: int = 1) -> RunPlan:
   """Validates a run without writing anything: dataset, sizes, resolutions, work directory.
 
   Raises:
     ValueError: bad dataset spec or folder, fewer training images than
-      `global_batch_size`, an empty validation or test split (with `eval_at_phase_end`),
+      `global_batch_size`, a global batch not divisible by the `replicas` in sync, an empty
+      validation or test split (with `eval_at_phase_end`),
       resolutions beyond the data, or (without `overwrite`) a work directory that holds
       another space or config (the message names the fields that differ and their values).
   """
@@ -146,6 +148,9 @@ def check_run(config: TrainConfig, workdir: str, overwrite: bool = False) -> Run
         f"dataset {config.dataset!r} has {sizes['train']} training images, fewer than one "
         f"batch (global_batch_size {config.global_batch_size}); use a smaller batch size "
         f"(--batch_size) or more images (splits: {sizes})")
+  if config.global_batch_size % replicas:
+    raise ValueError(f"global_batch_size {config.global_batch_size} is not divisible by the "
+                     f"{replicas} replicas in sync; use a multiple of {replicas}")
   if config.eval_at_phase_end:
     empty = [s for s in ("validation", "test") if not sizes[s]]
     if empty:
@@ -438,7 +443,7 @@ def train(config: TrainConfig, workdir: str, *, overwrite: bool = False,
       are in the message).
   """
   strategy = strategy or make_strategy(config.strategy)
-  plan = check_run(config, workdir, overwrite)
+  plan = check_run(config, workdir, overwrite, strategy.num_replicas_in_sync)
   chief = _is_chief(strategy)
   lock = run_guard.WorkdirLock(workdir) if chief else contextlib.nullcontext()
   stop = run_guard.StopRequest() if handle_signals else contextlib.nullcontext()
