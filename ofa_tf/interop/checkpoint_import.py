@@ -1,4 +1,5 @@
-"""Import of the released OFA MBConv PyTorch supernets (MobileNetV3, ProxylessNAS).
+"""Import of the released OFA PyTorch supernets (MobileNetV3, ProxylessNAS; OFA-ResNet50's
+mapping is `resnet_checkpoint.resnet_keras_name`).
 
 Every canonical tensor of the checkpoint (`ofa_state_dict`) maps to exactly one weight of
 `Supernet.named_weights()`:
@@ -32,6 +33,7 @@ import numpy as np
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
+from ofa_tf.interop.resnet_checkpoint import resnet_keras_name
 from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
 from ofa_tf.networks import Supernet, build_supernet
 
@@ -88,7 +90,7 @@ def keras_name(key: str) -> tuple[str, str]:
 # Family tag -> function(canonical key) -> (named-weight name, layout). Both MBConv families
 # share the reference layout; a new family registers its own with `register_names`.
 _NAMES: dict[str, Callable[[str], tuple[str, str]]] = {
-    "mobilenet_v3": keras_name, "proxyless": keras_name}
+    "mobilenet_v3": keras_name, "proxyless": keras_name, "resnet50": resnet_keras_name}
 
 
 def register_names(family: str, names: Callable[[str], tuple[str, str]]) -> None:
