@@ -28,6 +28,13 @@ class EfficiencyTablesTest(tf.test.TestCase):
   def test_mobilenet_v3_w10(self):
     self._check_space("ofa_mbv3_w1.0", 200)
 
+  def test_resnet50(self):
+    self._check_space("ofa_resnet50_tiny", 200)
+    self._check_space("ofa_resnet50", 100)
+
+  def test_proxyless(self):
+    self._check_space("ofa_proxyless_tiny", 100)
+
   def test_mobilenet_v3_w12(self):
     self._check_space("ofa_mbv3_w1.2", 50)
 

@@ -145,6 +145,16 @@ class ResNetSpace(SearchSpace):
 
   reorganize_dims = ("e", "w")
 
+  def block_cost_entries(self, block: int) -> tuple[tuple[str, int], ...]:
+    """A block depends on its expand ratio and the width groups it reads and writes."""
+    g_in, g_out = self.block_groups(block)
+    return (("e", block), ("w", g_in), ("w", g_out))
+
+  def base_cost_entries(self) -> tuple[tuple[str, int], ...]:
+    """The stem depends on its depth entry and first two width groups; the classifier on the
+    last stage's width."""
+    return (("d", 0), ("w", 0), ("w", 1), ("w", 1 + self.num_stages))
+
   # --- Geometry --------------------------------------------------------------------------------
 
   @property
