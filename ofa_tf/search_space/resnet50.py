@@ -35,7 +35,7 @@ import dataclasses
 import functools
 
 from ofa_tf.search_space.family import ElasticDim, SearchSpace, ascending_choices, make_divisible
-from ofa_tf.search_space.static_spec import BlockSpec, ConvSpec, NetworkSpec
+from ofa_tf.search_space.static_spec import BlockSpec, ConvSpec, NetworkSpec, conv_output_size
 from ofa_tf.search_space.subnet import SubnetConfig
 
 _DIVISOR = 8
@@ -90,11 +90,12 @@ class ResNetSpace(SearchSpace):
     object.__setattr__(self, "depths", depths)
     for field in ("stage_widths", "base_depths", "stage_strides"):
       object.__setattr__(self, field, tuple(getattr(self, field)))
-    for field in ("stem_width", "num_classes", "kernel_size") + self.stage_widths:
-      value = getattr(self, field) if isinstance(field, str) else field
+    for field in ("stem_width", "num_classes", "kernel_size"):
+      value = getattr(self, field)
       if not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{cls}.{field if isinstance(field, str) else 'stage_widths'} must "
-                         f"hold positive ints, got {value!r}")
+        raise ValueError(f"{cls}.{field} must be a positive int, got {value!r}")
+    if any(not isinstance(w, int) or w <= 0 for w in self.stage_widths):
+      raise ValueError(f"{cls}.stage_widths must be positive ints, got {self.stage_widths}")
     if not self.stage_widths or len({len(self.stage_widths), len(self.base_depths),
                                      len(self.stage_strides)}) != 1:
       raise ValueError(f"{cls}.stage_widths, base_depths and stage_strides must be non-empty "
@@ -214,7 +215,7 @@ class ResNetSpace(SearchSpace):
     """
     self.validate(config)
     groups = self.width_groups(config.w)
-    size = -(-config.r // 2)
+    size = conv_output_size(config.r, 2)
     stem = [ConvSpec("stem1", 3, groups[0], 3, 2, config.r, activation="relu",
                      table_name="StemConv1")]
     if self.keeps_stem_residual(config):
@@ -222,7 +223,7 @@ class ResNetSpace(SearchSpace):
                            residual=True, table_name="StemResConv"))
     stem.append(ConvSpec("stem3", groups[0], groups[1], 3, 1, size, activation="relu",
                          table_name="StemConv3"))
-    size = -(-size // 2)  # The max pool.
+    size = conv_output_size(size, 2)  # The max pool.
     blocks = []
     for b in self.active_blocks(config):
       g_in, g_out = self.block_groups(b)

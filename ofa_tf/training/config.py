@@ -418,15 +418,17 @@ _RESNET_SUBNETS = (1, 2, 2, 4, 4, 4, 4)
 
 
 def digits_resnet() -> TrainConfig:
-  """The tiny OFA-ResNet on the digits at 16-24 px: full network 12 epochs, then depth,
-  expand and width in two steps each (short first steps, longer second ones), 2 subnets per
-  step for depth and 4 for expand and width (the paper's counts for depth and expand)."""
+  """The tiny OFA-ResNet on the digits at 24-32 px (the ResNet-D stem divides by 4 before the
+  first stage: 6-8 px maps there, as the MBConv stems leave at 16-24 px): full network 12
+  epochs, then depth, expand and width in two steps each (short first steps, longer second
+  ones), 2 subnets per step for depth and 4 for expand and width (the paper's counts for
+  depth and expand)."""
   space = get_space("ofa_resnet50_tiny")
   phases = progressive_shrinking_phases(
       space, epochs=(12, 2, 3, 2, 4, 2, 6), lrs=(0.1, 0.01, 0.02, 0.01, 0.02, 0.01, 0.02),
       warmup_epochs=(1, 0, 0.5, 0, 0.5, 0, 0.5), subnets_per_step=_RESNET_SUBNETS)
   return TrainConfig(space=space.name, dataset="digits", phases=phases,
-                     resolutions=(16, 20, 24), global_batch_size=64,
+                     resolutions=(24, 28, 32), global_batch_size=64,
                      bn_calibration_images=320, eval_batch_size=270, checkpoint_every_steps=100,
                      log_every_steps=20)
 
