@@ -10,7 +10,8 @@ resolution, the smallest by default) and `NUM_CONFIGS`. The checks:
     traced once over `NUM_CONFIGS` configs;
   * the MACs/params counters equal `count_params()` of the extracted model;
   * config JSON and search genes round-trip;
-  * channel re-organization keeps the function of the subnets trained so far;
+  * channel re-organization keeps the function of the subnets trained so far (<= 1e-4 of
+    the logits' scale);
   * the latency-table layer list covers every sampled subnet's layers;
   * extract -> `cpu_int8` -> LiteRT runs and agrees with Keras.
 """
@@ -127,8 +128,12 @@ class FamilyConformance:
     before = [supernet(x, arch=supernet.arch_inputs(c)) for c in kept]
     supernet.reorganize(trained)
     for config, want in zip(kept, before):
-      self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want, atol=1e-4,
-                          msg=str(config))
+      # Re-sorted channels re-order float32 sums: 1e-4 of the logits' scale (at least 1e-4).
+      # Full-size OFA-ResNet50 at 128 px: a pure permutation of every channel group moves
+      # logits of O(5) by 3.2e-4.
+      scale = max(1.0, float(tf.reduce_max(tf.abs(want))))
+      self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want,
+                          atol=1e-4 * scale, msg=str(config))
 
   def test_latency_table_layers_cover_every_subnet(self):
     space = ss.get_space(self.SPACE)
