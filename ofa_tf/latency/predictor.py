@@ -7,8 +7,11 @@ end to end (`fit_correction`): it absorbs what isolated layers miss (interpreter
 model, cache effects between layers). Without a correction the raw sum is returned (as the
 reference OFA predictor does with the Note10 tables).
 
-Batched prediction gathers from a dense array `[resolution, block, kernel, expand]` built
-once per resolution, so scoring needs no key formatting (>= 10^4 configs/s).
+Batched prediction gathers from dense arrays `[resolution, block, combination]` and
+`[resolution, base combination]` built once per resolution (`search_space.CostTerms`: a
+block's combinations are those of the entries its family says it depends on, kernel x expand
+for MBConv, expand x input width x output width for OFA-ResNet), so scoring needs no key
+formatting (>= 10^4 configs/s).
 """
 
 import dataclasses
@@ -18,7 +21,7 @@ import numpy as np
 
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
-from ofa_tf.search_space import SubnetConfig, count_macs, count_params
+from ofa_tf.search_space import CostTerms, SubnetConfig, count_macs, count_params
 
 BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
 
@@ -107,39 +110,33 @@ class EfficiencyPredictor:
     device = table.metadata.get("device", {})
     self.precision = precision or (device.get("precision") if isinstance(device, dict) else None) \
         or "fp32"
-    self._k_index = {k: i for i, k in enumerate(space.kernel_sizes)}
-    self._e_index = {e: i for i, e in enumerate(space.expand_ratios)}
+    self.terms = CostTerms(space)
     self._r_index: Dict[int, int] = {}
-    self._fixed: List[float] = []
     self._blocks: List[np.ndarray] = []
-    self._dense_fixed = np.zeros(0)
-    self._dense_blocks = np.zeros((0, space.num_blocks, len(space.kernel_sizes),
-                                   len(space.expand_ratios)))
+    self._bases: List[np.ndarray] = []
+    self._dense_blocks = np.zeros((0, space.num_blocks, self.terms.num_combos))
+    self._dense_bases = np.zeros((0, len(self.terms.base_combos)))
 
   # --- Table lookup --------------------------------------------------------------------------
 
   def _prepare(self, r: int) -> int:
-    """Dense per-block values at resolution r (built once). Raises MissingEntryError."""
+    """Dense per-term values at resolution r (built once). Raises MissingEntryError."""
     if r in self._r_index:
       return self._r_index[r]
-    space = self.space
-    values = np.zeros((space.num_blocks, len(space.kernel_sizes), len(space.expand_ratios)))
-    fixed = None
-    for config in network_layers.covering_configs(space, r):
-      spec = space.network_spec(config)
-      ki, ei = self._k_index[config.ks[0]], self._e_index[config.e[0]]
-      for block in spec.blocks[1:]:
-        values[block.index - 1, ki, ei] = self.table.value(
-            r, network_layers.block_layer(block).key)
-      if fixed is None:
-        keys = [network_layers.stem_layer(spec).key, network_layers.block_layer(
-            spec.blocks[0]).key] + [l.key for l in network_layers.head_layers(spec)]
-        fixed = self.table.sum(r, keys)
-    self._r_index[r] = len(self._fixed)
-    self._fixed.append(fixed)
-    self._blocks.append(values)
-    self._dense_fixed = np.asarray(self._fixed)
+
+    def block_value(block):
+      return (self.table.value(r, network_layers.block_layer(block).key),)
+
+    def base_value(spec, blocks):
+      return (self.table.sum(r, [l.key for l in network_layers.network_layers(spec)
+                                 if l.block is None or l.block not in blocks]),)
+
+    blocks, bases = self.terms.tabulate(r, block_value, base_value, 1)
+    self._r_index[r] = len(self._blocks)
+    self._blocks.append(blocks[..., 0])
+    self._bases.append(bases[..., 0])
     self._dense_blocks = np.stack(self._blocks)
+    self._dense_bases = np.stack(self._bases)
     return self._r_index[r]
 
   def table_sum(self, config: SubnetConfig) -> float:
@@ -152,26 +149,25 @@ class EfficiencyPredictor:
     return self.table.sum(config.r, [l.key for l in network_layers.network_layers(spec)])
 
   def encode(self, configs: Iterable[SubnetConfig]):
-    """Configs -> (r_idx [N], k_idx [N, B], e_idx [N, B], active [N, B] bool) arrays."""
-    configs = list(configs)
-    n, nb = len(configs), self.space.num_blocks
-    r_idx = np.empty(n, dtype=np.int64)
-    k_idx = np.empty((n, nb), dtype=np.int64)
-    e_idx = np.empty((n, nb), dtype=np.int64)
-    active = np.zeros((n, nb), dtype=bool)
-    kmap, emap = self._k_index, self._e_index
-    for i, c in enumerate(configs):
-      r_idx[i] = self._prepare(c.r)
-      k_idx[i] = [kmap[k] for k in c.ks]
-      e_idx[i] = [emap[e] for e in c.e]
-      active[i, list(self.space.active_blocks(c))] = True
-    return r_idx, k_idx, e_idx, active
+    """Configs -> (r_idx [N], block term index [N, B], base term index [N], active [N, B]).
 
-  def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
+    Raises:
+      MissingEntryError: the table lacks a resolution or a layer of the space.
+      ValueError: a config is not valid for the space.
+    """
+    configs = list(configs)
+    r_idx = np.array([self._prepare(c.r) for c in configs], dtype=np.int64)
+    block, base = self.terms.indices(self.terms.config_choices(configs))
+    active = np.zeros((len(configs), self.space.num_blocks), dtype=bool)
+    for i, c in enumerate(configs):
+      active[i, list(self.space.active_blocks(c))] = True
+    return r_idx, block, base, active
+
+  def table_sum_arrays(self, r_idx, block, base, active) -> np.ndarray:
     """Vectorized raw table sums (ms) from `encode` arrays."""
     blocks = np.arange(self.space.num_blocks)[None, :]
-    per_block = self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx]
-    return self._dense_fixed[r_idx] + (per_block * active).sum(axis=1)
+    per_block = self._dense_blocks[r_idx[:, None], blocks, block]
+    return self._dense_bases[r_idx, base] + (per_block * active).sum(axis=1)
 
   # --- Public metrics ------------------------------------------------------------------------
 
@@ -197,7 +193,7 @@ class EfficiencyPredictor:
     bn_channels = (sum(c.out_channels for c in spec.stem + spec.head_before_pool
                        + spec.head_after_pool if c.batch_norm) +
                    sum((b.mid_channels if b.has_expand else 0) + b.mid_channels + b.out_channels
-                       for b in spec.blocks))
+                       + (b.out_channels if b.has_downsample else 0) for b in spec.blocks))
     weights = count_params(spec) - bn_channels
     return int(weights * BYTES_PER_WEIGHT[self.precision] + 1024 * (len(spec.blocks) + 6))
 

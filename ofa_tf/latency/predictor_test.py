@@ -89,6 +89,19 @@ class Note10Test(tf.test.TestCase):
     with self.assertRaisesRegex(lut.MissingEntryError, "lacks layer 'Conv_1-input:7x7x192"):
       pred.latency(W12_CONFIG)
 
+  def test_resnet_batch_equals_the_sum_of_its_layer_keys(self):
+    from ofa_tf.latency import network_layers  # pylint: disable=g-import-not-at-top
+    space = get_space("ofa_resnet50_tiny").replace(resolutions=(16, 32))
+    rng = np.random.default_rng(3)
+    table = lut.LatencyTable(metadata={"space": space.name})
+    for r, layers in network_layers.space_layers(space, space.resolutions).items():
+      for layer in layers:
+        table.put(r, layer.key, lut.LutEntry(float(rng.uniform(0.1, 2.0))))
+    pred = pl.EfficiencyPredictor(table, space)
+    configs = [space.sample(rng) for _ in range(40)] + [space.min_config(), space.max_config()]
+    self.assertAllClose(pred.latency_batch(configs), [pred.table_sum(c) for c in configs],
+                        rtol=1e-12)
+
   def test_other_metrics(self):
     pred = pl.EfficiencyPredictor(self.table, self.space)
     m = pred.metrics(W12_CONFIG)

@@ -1,9 +1,10 @@
 """Search spaces of every registered family, subnet configs, static network specs, counters.
 
 Dependency order (no cycles): subnet -> static_spec -> counters -> family -> mbconv_space ->
-{mobilenet_v3, proxyless}, resnet50 -> registry; this file registers the families and their sizes.
+{mobilenet_v3, proxyless}, resnet50 -> registry, cost_terms; this file registers the families and their sizes.
 """
 
+from ofa_tf.search_space.cost_terms import CostTerms
 from ofa_tf.search_space.counters import block_macs, block_params, count_macs, count_params
 from ofa_tf.search_space.family import ElasticDim, SearchSpace, make_divisible
 from ofa_tf.search_space.mbconv_space import StageSpec
