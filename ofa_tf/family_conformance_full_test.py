@@ -21,5 +21,10 @@ class ProxylessW13Test(FamilyConformance, tf.test.TestCase):
   SPACE = "ofa_proxyless_w1.3"
 
 
+@pytest.mark.slow
+class EdgeTpuTest(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_edgetpu"
+
+
 if __name__ == "__main__":
   tf.test.main()

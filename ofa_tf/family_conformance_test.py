@@ -16,6 +16,10 @@ class ProxylessTinyTest(FamilyConformance, tf.test.TestCase):
   SPACE = "ofa_proxyless_tiny"
 
 
+class EdgeTpuTinyTest(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_edgetpu_tiny"
+
+
 class EverySpaceIsCoveredTest(tf.test.TestCase):
 
   def test_every_registered_space_has_a_conformance_class(self):

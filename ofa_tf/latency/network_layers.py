@@ -1,11 +1,12 @@
 """The layers of a subnet and of a whole space, as lookup-table entries.
 
 A subnet (`NetworkSpec`, any family) splits into the OFA lookup-table layers: its stem convs
-(`Conv`), one `expanded_conv` per block (block 0 included), its head convs before pooling
-(`Conv_1`: MobileNetV3's final expand, ProxylessNAS' feature mix), `AvgPool2D`, its head convs
-after pooling (`Conv_2`: MobileNetV3's feature mix) and `Logits` (the classifier); the table
-names come from the spec's `ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency
-depends on; two layers with the same key are measured once.
+(`Conv`), one `expanded_conv` per block (block 0 included; `fused_conv` for a fused-MBConv
+block), its head convs before pooling (`Conv_1`: MobileNetV3's final expand, ProxylessNAS'
+feature mix), `AvgPool2D`, its head convs after pooling (`Conv_2`: MobileNetV3's feature mix)
+and `Logits` (the classifier); the table names come from the spec's `ConvSpec.table_name`.
+The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency depends on; two
+layers with the same key are measured once.
 """
 
 import dataclasses
@@ -39,10 +40,15 @@ class LayerSpec:
   conv: Optional[ConvSpec] = None
 
 
+# Table name of each block kind (another kind is keyed by its kind's name).
+_BLOCK_TABLE_NAMES = {"mbconv": "expanded_conv", "fused_mbconv": "fused_conv"}
+
+
 def block_layer(block: BlockSpec) -> LayerSpec:
   key = lut.block_key(block.input_size, block.in_channels, block.output_size,
                       block.out_channels, block.mid_channels, block.kernel_size, block.stride,
-                      block.residual, block.use_se, block.activation == "hswish")
+                      block.residual, block.use_se, block.activation == "hswish",
+                      _BLOCK_TABLE_NAMES.get(block.kind, block.kind))
   return LayerSpec("block", key, block.input_size, block.in_channels, block.out_channels, block)
 
 

@@ -127,9 +127,9 @@ class EfficiencyPredictor:
     fixed = None
     for config in network_layers.covering_configs(space, r):
       spec = space.network_spec(config)
-      ki, ei = self._k_index[config.ks[0]], self._e_index[config.e[0]]
       for block in spec.blocks[1:]:
-        values[block.index - 1, ki, ei] = self.table.value(
+        b = block.index - 1  # Per block: an entry may lack the config's value (fused: k 3).
+        values[b, self._k_index[config.ks[b]], self._e_index[config.e[b]]] = self.table.value(
             r, network_layers.block_layer(block).key)
       if fixed is None:
         keys = [network_layers.stem_layer(spec).key, network_layers.block_layer(

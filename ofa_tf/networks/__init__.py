@@ -8,3 +8,4 @@ from ofa_tf.networks.static_network import build_static_model
 
 register_supernet("mobilenet_v3", OFAMBConvNet)
 register_supernet("proxyless", OFAMBConvNet)
+register_supernet("edgetpu", OFAMBConvNet)

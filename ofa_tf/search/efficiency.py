@@ -45,16 +45,21 @@ class EfficiencyTables:
     self.block_params = np.zeros((b, nk, ne), np.int64)
     self.base_macs = np.zeros(nr, np.int64)
     self.base_params = 0
-    largest = space.max_config()
+    k_index = {k: i for i, k in enumerate(space.kernel_sizes)}
+    e_index = {e: i for i, e in enumerate(space.expand_ratios)}
     for ri, r in enumerate(space.resolutions):
       for ki, k in enumerate(space.kernel_sizes):
         for ei, e in enumerate(space.expand_ratios):
-          config = largest.replace(ks=(k,) * b, e=(e,) * b, r=r)
+          # A block whose entry lacks k or e (OFA-EdgeTPU's fused blocks: k 3 only) keeps its
+          # largest value; its gene indices are those of the space-wide lists (a prefix).
+          config = space.extreme_config(True, r, {"ks": (k,), "e": (e,)})
           spec = space.network_spec(config)
           for block in spec.blocks[1:]:
-            self.block_macs[ri, block.index - 1, ki, ei] = block_macs(block)
+            j = block.index - 1
+            cell = (j, k_index[config.ks[j]], e_index[config.e[j]])
+            self.block_macs[(ri,) + cell] = block_macs(block)
             if ri == 0:
-              self.block_params[block.index - 1, ki, ei] = block_params(block)
+              self.block_params[cell] = block_params(block)
           if ki == 0 and ei == 0:
             self.base_macs[ri] = count_macs(spec) - sum(block_macs(x) for x in spec.blocks[1:])
             if ri == 0:

@@ -25,6 +25,10 @@ class EfficiencyTablesTest(tf.test.TestCase):
   def test_tiny(self):
     self._check_space("ofa_mbv3_tiny", 200)
 
+  def test_edgetpu_tiny(self):
+    # Fused blocks allow kernel 3 only: their `ks` genes index a shorter choice list.
+    self._check_space("ofa_edgetpu_tiny", 200)
+
   def test_mobilenet_v3_w10(self):
     self._check_space("ofa_mbv3_w1.0", 200)
 
