@@ -389,6 +389,9 @@ def register_preset(name: str, factory: Callable[[], TrainConfig]) -> None:
 
 register_preset("digits_proxyless", lambda: digits("ofa_proxyless_tiny"))
 register_preset("smoke_proxyless", lambda: smoke("ofa_proxyless_tiny"))
+# OFA-EdgeTPU: the MBConv schedule; its kernel phase opens k 5 in the MBConv stages only.
+register_preset("digits_edgetpu", lambda: digits("ofa_edgetpu_tiny"))
+register_preset("smoke_edgetpu", lambda: smoke("ofa_edgetpu_tiny"))
 
 
 def get_preset(name: str) -> TrainConfig:
