@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import SearchSpace, block_macs, block_params, count_macs, count_params
+from ofa_tf.search_space import (SearchSpace, block_depthwise_macs, block_macs, block_params,
+                                 count_macs, count_params)
 
 INT8_OVERHEAD_BYTES = 16 * 1024
 
@@ -43,7 +44,9 @@ class EfficiencyTables:
     # macs[r, b, k, e] and params[b, k, e]: cost of elastic block b when active.
     self.block_macs = np.zeros((nr, b, nk, ne), np.int64)
     self.block_params = np.zeros((b, nk, ne), np.int64)
+    self.block_depthwise_macs = np.zeros((nr, b, nk, ne), np.int64)
     self.base_macs = np.zeros(nr, np.int64)
+    self.base_depthwise_macs = np.zeros(nr, np.int64)
     self.base_params = 0
     k_index = {k: i for i, k in enumerate(space.kernel_sizes)}
     e_index = {e: i for i, e in enumerate(space.expand_ratios)}
@@ -58,21 +61,32 @@ class EfficiencyTables:
             j = block.index - 1
             cell = (j, k_index[config.ks[j]], e_index[config.e[j]])
             self.block_macs[(ri,) + cell] = block_macs(block)
+            self.block_depthwise_macs[(ri,) + cell] = block_depthwise_macs(block)
             if ri == 0:
               self.block_params[cell] = block_params(block)
           if ki == 0 and ei == 0:
             self.base_macs[ri] = count_macs(spec) - sum(block_macs(x) for x in spec.blocks[1:])
+            self.base_depthwise_macs[ri] = block_depthwise_macs(spec.blocks[0])
             if ri == 0:
               self.base_params = count_params(spec) - sum(
                   block_params(x) for x in spec.blocks[1:])
     self._blocks = np.arange(b)
 
-  def macs(self, genes: np.ndarray) -> np.ndarray:
-    """Multiply-accumulates per image of each subnet, int64 [N] (== `space.macs`)."""
+  def _per_resolution_sum(self, base: np.ndarray, table: np.ndarray,
+                          genes: np.ndarray) -> np.ndarray:
+    """base[r] + the table entries [r, b, k, e] of the active blocks, int64 [N]."""
     codec = self.codec
     ks, e, r = genes[:, codec.cols('ks')], genes[:, codec.cols('e')], genes[:, codec.r_col]
-    per_block = self.block_macs[r[:, None], self._blocks[None, :], ks, e]
-    return self.base_macs[r] + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
+    per_block = table[r[:, None], self._blocks[None, :], ks, e]
+    return base[r] + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
+
+  def macs(self, genes: np.ndarray) -> np.ndarray:
+    """Multiply-accumulates per image of each subnet, int64 [N] (== `space.macs`)."""
+    return self._per_resolution_sum(self.base_macs, self.block_macs, genes)
+
+  def depthwise_macs(self, genes: np.ndarray) -> np.ndarray:
+    """The part of `macs` spent in depthwise convolutions, int64 [N]."""
+    return self._per_resolution_sum(self.base_depthwise_macs, self.block_depthwise_macs, genes)
 
   def params(self, genes: np.ndarray) -> np.ndarray:
     """Parameter count of each subnet, int64 [N] (== `space.params`)."""

@@ -4,7 +4,8 @@ Dependency order (no cycles): subnet -> static_spec -> counters -> family -> mbc
 {mobilenet_v3, proxyless, edgetpu} -> registry; this file registers the families and their sizes.
 """
 
-from ofa_tf.search_space.counters import block_macs, block_params, count_macs, count_params
+from ofa_tf.search_space.counters import (block_depthwise_macs, block_macs, block_params,
+                                          count_macs, count_params)
 from ofa_tf.search_space.family import ElasticDim, SearchSpace, make_divisible
 from ofa_tf.search_space.edgetpu import EdgeTpuSpace, ofa_edgetpu, tiny_edgetpu
 from ofa_tf.search_space.mbconv_space import StageSpec
