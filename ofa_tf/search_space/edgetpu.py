@@ -137,7 +137,9 @@ _STAGES = ((32, 2), (48, 2), (96, 2), (96, 1), (160, 2), (192, 1))
 
 def ofa_edgetpu(num_classes: int = 1000) -> EdgeTpuSpace:
   """The full-size OFA-EdgeTPU space (MobileNet-EdgeTPU v1 widths and strides): 21 elastic
-  blocks, the first 8 fused."""
+  blocks, the first 8 fused. Model Garden's layout is one of its subnets (depth 4, expand 8
+  in stage-first blocks and 4 elsewhere, its kernels, 224 px: 994.3M MACs, 4.09M parameters
+  by this project's counters, 1000 classes; `edgetpu_test`)."""
   stages = tuple(StageSpec(w, s, "relu", False, max_blocks=1 if i == 5 else None)
                  for i, (w, s) in enumerate(_STAGES))
   return EdgeTpuSpace(name="ofa_edgetpu", stem_width=32, first_block_width=16, stages=stages,

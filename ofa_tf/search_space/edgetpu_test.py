@@ -51,6 +51,7 @@ class EdgeTpuSpaceTest(tf.test.TestCase):
                                                             spec.head_before_pool[0].activation},
                      {"relu"})
     self.assertFalse(any(b.use_se for b in spec.blocks))
+    self.assertEqual((space.macs(config), space.params(config)), (994_281_856, 4_091_784))
 
   def test_fused_blocks_allow_only_kernel_3_and_counters_match_a_hand_count(self):
     space = ss.get_space("ofa_edgetpu_tiny")
