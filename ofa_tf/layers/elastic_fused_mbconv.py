@@ -2,8 +2,8 @@
 
 A regular k x k conv from the block input to `mid` channels + BN + act replaces the 1x1 expand
 and depthwise pair of an MBConv block, then a 1x1 project + BN (Gupta & Akin, "Accelerator-
-aware NAS", 2020; TF Model Garden `mobilenet_edgetpu_v1_model_blocks.mb_conv_block` with
-`fused_conv=True`). The elastic width is OFA's (Cai et al., ICLR 2020, Sec. 3.2): the first
+aware Neural Network Design using AutoML", arXiv:2003.02838, 2020; TF Model Garden
+`mobilenet_edgetpu_v1_model_blocks.mb_conv_block` with `fused_conv=True`). The elastic width is OFA's (Cai et al., ICLR 2020, Sec. 3.2): the first
 `mid = make_divisible(round(in * e), 8)` output channels of the fused conv are active. The
 kernel size is fixed. Masked mode zeroes inactive channels (static shapes); sliced mode slices
 weights and activations to the active width (a tensor-valued size, one traced graph).

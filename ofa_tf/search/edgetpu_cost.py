@@ -4,8 +4,8 @@ Features of a subnet (exact, from the space's counters through `EfficiencyTables
   * dense MACs: regular and 1x1 convolutions (fused-MBConv, expand, project, stem, head) and
     the classifier, which fill the EdgeTPU's systolic array;
   * depthwise MACs: depthwise convolutions, which use it poorly (the reason MobileNet-EdgeTPU
-    fuses the early expand + depthwise pairs into one regular conv: Gupta & Akin, Google AI
-    Blog 2019);
+    fuses the early expand + depthwise pairs into one regular conv: Gupta & Akin,
+    arXiv:2003.02838, 2020);
   * off-chip parameter bytes: int8 parameters (one byte each) beyond the on-chip parameter
     cache. The EdgeTPU "has roughly 8 MB of SRAM that can cache the model's parameter data"
     (coral.ai/docs/edgetpu/compiler, "Parameter data caching"); parameters that do not fit

@@ -1,6 +1,7 @@
 """OFA-EdgeTPU: an elastic space whose every subnet maps fully onto the Coral EdgeTPU.
 
-Built from MobileNet-EdgeTPU (Gupta & Akin, Google AI Blog 2019; TF Model Garden
+Built from MobileNet-EdgeTPU (Gupta & Akin, "Accelerator-aware Neural Network Design using
+AutoML", arXiv:2003.02838, 2020; TF Model Garden
 `official/projects/edgetpu/vision/modeling/mobilenet_edgetpu_v1_model_blocks.py`,
 `ModelConfig.blocks`, below "Model Garden") with OFA's elastic dimensions (Cai et al., ICLR
 2020, Sec. 3.2). Only ops the EdgeTPU compiler maps: ReLU (no h-swish: google-coral/edgetpu
