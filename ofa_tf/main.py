@@ -42,6 +42,7 @@ SUBCOMMANDS = {
     "compile-edgetpu": "export/compile_edgetpu.sh",
     "latency-table": "export.build_latency_table",
     "validate-latency": "export.validate_latency",
+    "latency-figures": "export.latency_tables_report",
     "import-checkpoint": "export.import_ofa_checkpoint",
 }
 
