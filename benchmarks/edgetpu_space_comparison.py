@@ -25,7 +25,7 @@ from ofa_tf.export import targets
 from ofa_tf.networks import build_static_model
 from ofa_tf.search.efficiency import EfficiencyTables
 from ofa_tf.search_space import get_space
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 _SPACES = flags.DEFINE_list("spaces", ["ofa_edgetpu_tiny", "ofa_mbv3_tiny"], "Search spaces.")
 _WORKDIRS = flags.DEFINE_list("workdirs", [], "Trained work directory of each space, in "
