@@ -27,5 +27,9 @@ class ResNet50Test(FamilyConformance, tf.test.TestCase):
   NUM_CONFIGS = 6
 
 
+class EdgeTpuTest(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_edgetpu"
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -23,6 +23,10 @@ class ResNet50TinyTest(FamilyConformance, tf.test.TestCase):
   RESOLUTION = 32
 
 
+class EdgeTpuTinyTest(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_edgetpu_tiny"
+
+
 class EverySpaceIsCoveredTest(tf.test.TestCase):
 
   def test_every_registered_space_has_a_conformance_class(self):

@@ -28,7 +28,8 @@ from ofa_tf.search.evolution import EvolutionConfig
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_predictor/.",
                                required=True)
 _CONSTRAINTS = flags.DEFINE_multi_string(
-    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | latency_ms:<profile>:<ms> | "
+    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | "
+    "edgetpu_model_ms:<ms> (a model) | latency_ms:<profile>:<ms> | "
     "latency_ms:<profile>|<profile>...:<ms> (best of the profiles)")
 _PARETO = flags.DEFINE_bool("pareto", False, "Sweep the first constraint's budget.")
 _NUM_BUDGETS = flags.DEFINE_integer("num_budgets", 8, "Budgets of the Pareto sweep.")

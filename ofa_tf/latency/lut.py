@@ -59,9 +59,11 @@ def logits_key(in_c: int, num_classes: int) -> str:
 
 
 def block_key(in_hw: int, in_c: int, out_hw: int, out_c: int, mid: int, kernel: int,
-              stride: int, residual: bool, se: bool, hswish: bool) -> str:
-  """Key of one MBConv block in the OFA format."""
-  return (f"expanded_conv-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
+              stride: int, residual: bool, se: bool, hswish: bool,
+              name: str = "expanded_conv") -> str:
+  """Key of one block in the OFA format: `name` is "expanded_conv" for an MBConv block
+  (the reference's) and "fused_conv" for a fused-MBConv block."""
+  return (f"{name}-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
           f"-expand:{mid}-kernel:{kernel}-stride:{stride}-idskip:{int(residual)}"
           f"-se:{int(se)}-hs:{int(hswish)}")
 

@@ -2,12 +2,12 @@
 
 A subnet (`NetworkSpec`, any family) splits into the OFA lookup-table layers: its stem convs
 (`Conv`; the ResNet stem's three convs and its `MaxPool`), one layer per block keyed by its
-kind (`expanded_conv` for MBConv, block 0 included; `bottleneck` for ResNet), its head convs
-before pooling
-(`Conv_1`: MobileNetV3's final expand, ProxylessNAS' feature mix), `AvgPool2D`, its head convs
-after pooling (`Conv_2`: MobileNetV3's feature mix) and `Logits` (the classifier); the table
-names come from the spec's `ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency
-depends on; two layers with the same key are measured once.
+kind (`expanded_conv` for MBConv, block 0 included; `fused_conv` for fused MBConv; `bottleneck`
+for ResNet), its head convs before pooling (`Conv_1`: MobileNetV3's final expand,
+ProxylessNAS' feature mix), `AvgPool2D`, its head convs after pooling (`Conv_2`: MobileNetV3's
+feature mix) and `Logits` (the classifier); the table names come from the spec's
+`ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its
+latency depends on; two layers with the same key are measured once.
 """
 
 import dataclasses
@@ -44,7 +44,8 @@ class LayerSpec:
 def _mbconv_key(block: BlockSpec) -> str:
   return lut.block_key(block.input_size, block.in_channels, block.output_size,
                        block.out_channels, block.mid_channels, block.kernel_size, block.stride,
-                       block.residual, block.use_se, block.activation == "hswish")
+                       block.residual, block.use_se, block.activation == "hswish",
+                       "fused_conv" if block.kind == "fused_mbconv" else "expanded_conv")
 
 
 def _bottleneck_key(block: BlockSpec) -> str:
@@ -53,7 +54,8 @@ def _bottleneck_key(block: BlockSpec) -> str:
                             block.stride, block.has_downsample)
 
 
-_BLOCK_KEYS = {"mbconv": _mbconv_key, "bottleneck": _bottleneck_key}
+_BLOCK_KEYS = {"mbconv": _mbconv_key, "fused_mbconv": _mbconv_key,
+               "bottleneck": _bottleneck_key}
 
 
 def block_layer(block: BlockSpec) -> LayerSpec:

@@ -3,7 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from ofa_tf.layers import ElasticBatchNormalization, ElasticBottleneck, ElasticDepthwiseConv2D
+from ofa_tf.layers import (ElasticBatchNormalization, ElasticBottleneck,
+                           ElasticDepthwiseConv2D, ElasticFusedMBConv)
 from ofa_tf.layers.elastic_bottleneck import shortcut_pool
 
 
@@ -90,6 +91,38 @@ class ElasticBottleneckTest(tf.test.TestCase):
       self.assertAllEqual(masked[..., 16:], tf.zeros((2, 4, 4, 8)))
     with self.assertRaisesRegex(ValueError, "identity shortcut"):
       ElasticBottleneck(16, 24, 8)
+
+
+class ElasticFusedMBConvTest(tf.test.TestCase):
+
+  def test_modes_match_the_written_out_block(self):
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.normal(size=(2, 9, 9, 8)), tf.float32)
+    mid = 16
+    for stride, out_channels in ((1, 8), (2, 12)):
+      layer = ElasticFusedMBConv(8, out_channels, 32, kernel_size=3, stride=stride)
+      layer.build()
+      for bn in (layer.fused_bn, layer.project_bn):
+        for v in (bn.gamma, bn.beta, bn.moving_mean):
+          v.assign(rng.normal(size=v.shape))
+        bn.moving_variance.assign(rng.uniform(0.5, 2.0, bn.moving_variance.shape))
+
+      def bn_eval(y, bn, n):
+        mean, var = bn.moving_mean[:n], bn.moving_variance[:n]
+        return (y - mean) / tf.sqrt(var + 1e-5) * bn.gamma[:n] + bn.beta[:n]
+
+      y = tf.nn.conv2d(x, layer.fused_kernel[..., :mid], stride,
+                       [[0, 0], [1, 1], [1, 1], [0, 0]])
+      y = tf.nn.relu(bn_eval(y, layer.fused_bn, mid))
+      y = bn_eval(tf.nn.conv2d(y, layer.project_kernel[:, :, :mid], 1, "VALID"),
+                  layer.project_bn, out_channels)
+      want = y + x if layer.residual else y
+      self.assertEqual(layer.residual, stride == 1)
+      for mode in ("masked", "sliced"):
+        got = layer(x, None, tf.constant(mid), None, mode=mode)
+        self.assertAllClose(got, want, atol=1e-4, msg=f"stride {stride} {mode}")
+      self.assertEqual(ElasticFusedMBConv.from_config(layer.get_config()).get_config(),
+                       layer.get_config())
 
 
 if __name__ == "__main__":

@@ -11,4 +11,5 @@ from ofa_tf.networks.static_network import build_static_model
 
 register_supernet("mobilenet_v3", OFAMBConvNet, ofa_mbconv.encode_arch)
 register_supernet("proxyless", OFAMBConvNet, ofa_mbconv.encode_arch)
+register_supernet("edgetpu", OFAMBConvNet, ofa_mbconv.encode_arch)
 register_supernet("resnet50", OFAResNet, ofa_resnet.encode_arch)

@@ -1,5 +1,6 @@
 """The supernet of the MBConv families (Cai et al., ICLR 2020, Sec. 3 and 4): OFA-MobileNetV3
-(reference `OFAMobileNetV3`) and OFA-ProxylessNAS (reference `OFAProxylessNASNets`): elastic
+(reference `OFAMobileNetV3`), OFA-ProxylessNAS (reference `OFAProxylessNASNets`) and
+OFA-EdgeTPU (whose first stages are fused-MBConv blocks, `ElasticFusedMBConv`): elastic
 kernel size, expand ratio, depth and resolution over one set of weights. The stem, block 0
 and the head convs follow the space's `network_spec` (h-swish head with a conv after pooling
 for MobileNetV3; ReLU6 and the feature-mix conv before pooling for ProxylessNAS).
@@ -26,6 +27,7 @@ import tensorflow as tf
 import tf_keras
 
 from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
+from ofa_tf.layers.elastic_fused_mbconv import ElasticFusedMBConv
 from ofa_tf.layers.elastic_mbconv import ElasticMBConv, apply_activation, conv_initializer, pointwise
 from ofa_tf.networks.registry import MODES, ActiveSubnet
 from ofa_tf.networks.reorganize import reorganize_channels
@@ -61,7 +63,9 @@ def encode_arch(space: SearchSpace, config: SubnetConfig) -> dict[str, np.ndarra
 
 
 class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
-  """Elastic supernet of an MBConv family (OFA-MobileNetV3, OFA-ProxylessNAS).
+  """Elastic supernet of an MBConv family (OFA-MobileNetV3, OFA-ProxylessNAS, OFA-EdgeTPU);
+  each elastic block is the layer of its `space.block_kind` ("mbconv": `ElasticMBConv`,
+  "fused_mbconv": `ElasticFusedMBConv`).
 
   Args:
     space: the search space (widths, elastic choices, BN hyper-parameters, classes).
@@ -99,6 +103,12 @@ class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
     for b in range(space.num_blocks):
       stage = space.stages[space.stage_of_block(b)]
       max_mid = space.max_mid_channels(b)
+      if space.block_kind(b) == "fused_mbconv":
+        self.blocks.append(ElasticFusedMBConv(
+            space.block_input_channels(b), stage.width, max_mid,
+            kernel_size=space.dim("ks").choices[b][0], stride=space.block_stride(b),
+            activation=stage.activation, name=f"block{b + 1}", **block_bn))
+        continue
       self.blocks.append(ElasticMBConv(
           space.block_input_channels(b), stage.width, max_mid, kernel_sizes=space.kernel_sizes,
           stride=space.block_stride(b), activation=stage.activation,
@@ -198,11 +208,16 @@ class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
     sources = [self.block0] + [self.blocks[b.index - 1] for b in spec.blocks[1:]]
     for block, source in zip(spec.blocks, sources):
       p, mid, se = f"block{block.index}_", block.mid_channels, block.se_channels
-      if block.has_expand:
-        out[p + "expand_conv"] = [source.expand_kernel.numpy()[..., :mid]]
-        out[p + "expand_bn"] = bn_arrays(source.expand_bn, mid)
-      out[p + "depthwise"] = [source.depthwise.kernel_for(block.kernel_size).numpy()[:, :, :mid]]
-      out[p + "depthwise_bn"] = bn_arrays(source.depthwise_bn, mid)
+      if block.kind == "fused_mbconv":
+        out[p + "fused_conv"] = [source.fused_kernel.numpy()[..., :mid]]
+        out[p + "fused_bn"] = bn_arrays(source.fused_bn, mid)
+      else:
+        if block.has_expand:
+          out[p + "expand_conv"] = [source.expand_kernel.numpy()[..., :mid]]
+          out[p + "expand_bn"] = bn_arrays(source.expand_bn, mid)
+        out[p + "depthwise"] = [
+            source.depthwise.kernel_for(block.kernel_size).numpy()[:, :, :mid]]
+        out[p + "depthwise_bn"] = bn_arrays(source.depthwise_bn, mid)
       if block.use_se:
         out[p + "se_reduce"] = [source.se_reduce_kernel.numpy()[:, :, :mid, :se],
                                 source.se_reduce_bias.numpy()[:se]]
@@ -219,7 +234,8 @@ class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
 
   def named_weights(self) -> dict[str, tf.Variable]:
     """All weights by stable name, e.g. `block3.expand_conv.kernel`, `block3.depthwise.
-    transform_7to5`, `block3.project_bn.moving_mean`, `stem_conv.kernel`, `classifier.bias`.
+    transform_7to5`, `block3.project_bn.moving_mean`, `stem_conv.kernel`, `classifier.bias`;
+    a fused block has `blockN.fused_conv.kernel`, `blockN.fused_bn.*`, `blockN.project_*`.
 
     Block i is `BlockSpec.index` i (block0 = the first block; elastic block b is block{b+1}).
     Kernels are Keras layouts: conv [kh, kw, in, out], depthwise [kh, kw, C, 1], classifier
@@ -229,13 +245,17 @@ class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
     out.update(bn_weights("stem_bn", self.stem_bn))
     for block in [self.block0] + self.blocks:
       p = block.name
-      if block.has_expand:
-        out[f"{p}.expand_conv.kernel"] = block.expand_kernel
-        out.update(bn_weights(f"{p}.expand_bn", block.expand_bn))
-      out[f"{p}.depthwise.kernel"] = block.depthwise.kernel
-      for (big, small), matrix in block.depthwise.transforms.items():
-        out[f"{p}.depthwise.transform_{big}to{small}"] = matrix
-      out.update(bn_weights(f"{p}.depthwise_bn", block.depthwise_bn))
+      if isinstance(block, ElasticFusedMBConv):
+        out[f"{p}.fused_conv.kernel"] = block.fused_kernel
+        out.update(bn_weights(f"{p}.fused_bn", block.fused_bn))
+      else:
+        if block.has_expand:
+          out[f"{p}.expand_conv.kernel"] = block.expand_kernel
+          out.update(bn_weights(f"{p}.expand_bn", block.expand_bn))
+        out[f"{p}.depthwise.kernel"] = block.depthwise.kernel
+        for (big, small), matrix in block.depthwise.transforms.items():
+          out[f"{p}.depthwise.transform_{big}to{small}"] = matrix
+        out.update(bn_weights(f"{p}.depthwise_bn", block.depthwise_bn))
       if block.max_se_channels:
         out[f"{p}.se_reduce.kernel"] = block.se_reduce_kernel
         out[f"{p}.se_reduce.bias"] = block.se_reduce_bias

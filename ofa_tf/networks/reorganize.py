@@ -1,9 +1,9 @@
 """Channel importance re-organization before the elastic-width phases (Cai et al., ICLR 2020,
 Sec. 3.2, "Elastic Width"; reference `re_organize_middle_weights`).
 
-Middle channels of every block are sorted by importance (L1 norm of their projection-conv
-weights), descending, so that the first `mid` channels of a smaller expand ratio are the most
-important ones. Sorting happens only within nested bands: the channel ranges of expand ratios
+Middle channels of every block (a fused-MBConv block's: its fused conv's outputs) are sorted
+by importance (L1 norm of their projection-conv weights), descending, so that the first `mid`
+channels of a smaller expand ratio are the most important ones. Sorting happens only within nested bands: the channel ranges of expand ratios
 already trained stay where they are, so those subnets keep their function. SE hidden channels
 are sorted the same way by the L1 norm of their SE-expand weights, within the matching SE
 bands. Every permutation is applied consistently to all weights that read or write a channel,
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ofa_tf.layers.elastic_fused_mbconv import ElasticFusedMBConv
 from ofa_tf.layers.elastic_mbconv import ElasticMBConv
 from ofa_tf.networks.registry import Supernet
 
@@ -48,9 +49,16 @@ def _permute_bn(bn, perm):
     _permute(v, perm, 0)
 
 
-def reorganize_block(block: ElasticMBConv, mid_edges: Sequence[int],
+def reorganize_block(block: ElasticMBConv | ElasticFusedMBConv, mid_edges: Sequence[int],
                      se_edges: Sequence[int]) -> None:
-  """Sorts one block's middle (and SE hidden) channels within the given bands, in place."""
+  """Sorts one block's middle (and SE hidden) channels within the given bands, in place
+  (a fused block's middle channels are its fused conv's outputs)."""
+  if isinstance(block, ElasticFusedMBConv):
+    perm = band_permutation(np.abs(block.project_kernel.numpy()).sum(axis=(0, 1, 3)), mid_edges)
+    _permute(block.fused_kernel, perm, 3)
+    _permute_bn(block.fused_bn, perm)
+    _permute(block.project_kernel, perm, 2)
+    return
   if not block.has_expand:
     return
   if block.max_se_channels:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import (CostTerms, SearchSpace, block_macs, block_params, count_macs,
-                                 count_params)
+from ofa_tf.search_space import (CostTerms, SearchSpace, block_depthwise_macs, block_macs,
+                                 block_params, count_macs, count_params)
 
 INT8_OVERHEAD_BYTES = 16 * 1024
 
@@ -40,31 +40,44 @@ class EfficiencyTables:
     self.terms = terms = CostTerms(space)
 
     def block_value(block):
-      return block_macs(block), block_params(block)
+      return block_macs(block), block_params(block), block_depthwise_macs(block)
 
     def base_value(spec, blocks):
       return (count_macs(spec) - sum(block_macs(b) for b in blocks),
-              count_params(spec) - sum(block_params(b) for b in blocks))
+              count_params(spec) - sum(block_params(b) for b in blocks),
+              sum(block_depthwise_macs(b) for b in spec.blocks)
+              - sum(block_depthwise_macs(b) for b in blocks))
 
-    tables = [terms.tabulate(r, block_value, base_value, 2) for r in space.resolutions]
+    tables = [terms.tabulate(r, block_value, base_value, 3) for r in space.resolutions]
     # block_macs[r, b, combo], base_macs[r, combo]; params do not depend on r.
     self.block_macs = np.stack([t[0][..., 0] for t in tables]).astype(np.int64)
     self.base_macs = np.stack([t[1][..., 0] for t in tables]).astype(np.int64)
     self.block_params = tables[0][0][..., 1].astype(np.int64)
     self.base_params = tables[0][1][..., 1].astype(np.int64)
+    self.block_depthwise_macs = np.stack([t[0][..., 2] for t in tables]).astype(np.int64)
+    self.base_depthwise_macs = np.stack([t[1][..., 2] for t in tables]).astype(np.int64)
     self._blocks = np.arange(space.num_blocks)
 
   def _indices(self, genes: np.ndarray):
     return self.terms.indices({d.name: genes[:, self.codec.cols(d.name)]
                                for d in self.space.elastic_dims()})
 
+  def _per_resolution_sum(self, base: np.ndarray, table: np.ndarray,
+                          genes: np.ndarray) -> np.ndarray:
+    """base[r, combo] + the table entries [r, b, combo] of the active blocks, int64 [N]."""
+    r = genes[:, self.codec.r_col]
+    block, base_index = self._indices(genes)
+    per_block = table[r[:, None], self._blocks[None, :], block]
+    active = np.where(self.codec.active_mask(genes), per_block, 0).sum(axis=1)
+    return base[r, base_index] + active
+
   def macs(self, genes: np.ndarray) -> np.ndarray:
     """Multiply-accumulates per image of each subnet, int64 [N] (== `space.macs`)."""
-    r = genes[:, self.codec.r_col]
-    block, base = self._indices(genes)
-    per_block = self.block_macs[r[:, None], self._blocks[None, :], block]
-    active = np.where(self.codec.active_mask(genes), per_block, 0).sum(axis=1)
-    return self.base_macs[r, base] + active
+    return self._per_resolution_sum(self.base_macs, self.block_macs, genes)
+
+  def depthwise_macs(self, genes: np.ndarray) -> np.ndarray:
+    """The part of `macs` spent in depthwise convolutions, int64 [N]."""
+    return self._per_resolution_sum(self.base_depthwise_macs, self.block_depthwise_macs, genes)
 
   def params(self, genes: np.ndarray) -> np.ndarray:
     """Parameter count of each subnet, int64 [N] (== `space.params`)."""

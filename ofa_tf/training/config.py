@@ -474,6 +474,9 @@ def register_preset(name: str, factory: Callable[[], TrainConfig]) -> None:
 
 register_preset("digits_proxyless", lambda: digits("ofa_proxyless_tiny"))
 register_preset("smoke_proxyless", lambda: smoke("ofa_proxyless_tiny"))
+# OFA-EdgeTPU: the MBConv schedule; its kernel phase opens k 5 in the MBConv stages only.
+register_preset("digits_edgetpu", lambda: digits("ofa_edgetpu_tiny"))
+register_preset("smoke_edgetpu", lambda: smoke("ofa_edgetpu_tiny"))
 
 # OFA-ResNet50: seven phases (full, depth x2, expand x2, width x2; `ResNetSpace` says why).
 _RESNET_SUBNETS = (1, 2, 2, 4, 4, 4, 4)
