@@ -1,36 +1,13 @@
 """Tests of the encoding variants against the released encoders' rules written out per config
 (../shared/reference/README.md), and of their refusals."""
 
-import dataclasses
-from typing import ClassVar
-
 import numpy as np
 import tensorflow as tf
 
 from ofa_tf.search import encoding_layouts as layouts
 from ofa_tf.search.encoding import ArchEncoder
-from ofa_tf.search_space import ElasticDim, SearchSpace, get_space
-
-
-@dataclasses.dataclass(frozen=True)
-class ResNet50LikeSpace(SearchSpace):
-  """The elastic dimensions of OFA-ResNet50 (reference README) without its network: what the
-  released ResNet50 encoding reads. Stage 0 is the input stem (no elastic blocks)."""
-  family: ClassVar[str] = "resnet50_encoding_test"
-  name: str = "ofa_resnet50"
-  resolutions: tuple = layouts.RESNET50_RESOLUTIONS
-
-  def elastic_dims(self):
-    return (ElasticDim("d", ((0, 2),) + ((0, 1, 2),) * 4, "stage", depth=True),
-            ElasticDim.uniform("e", (0.2, 0.25, 0.35), 18, "block"),
-            ElasticDim.uniform("w", (0, 1, 2), 6, "network"))
-
-  def stage_blocks(self):
-    return ((), tuple(range(0, 4)), tuple(range(4, 8)), tuple(range(8, 14)),
-            tuple(range(14, 18)))
-
-  def active_depth(self, stage, value):
-    return 0 if stage == 0 else (2, 2, 4, 2)[stage - 1] + value
+from ofa_tf.search.search_test_util import resnet50_space
+from ofa_tf.search_space import get_space
 
 
 def mbv3_reference_features(config):
@@ -77,7 +54,7 @@ class ReleasedLayoutsTest(tf.test.TestCase):
     self._check(get_space("ofa_mbv3_w1.2"), "released_mbv3", mbv3_reference_features, 128)
 
   def test_resnet50_matches_the_released_rule(self):
-    self._check(ResNet50LikeSpace(), "released_resnet50", resnet50_reference_features, 82)
+    self._check(resnet50_space(), "released_resnet50", resnet50_reference_features, 82)
 
   def test_ofa_tf_layout_is_the_generic_one(self):
     space = get_space("ofa_mbv3_w1.0")
@@ -94,7 +71,7 @@ class ReleasedLayoutsTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "released_resnet50 needs an elastic dimension 'w'"):
       ArchEncoder(get_space("ofa_mbv3_w1.2"), "released_resnet50")
     with self.assertRaisesRegex(ValueError, r"cannot encode resolutions \[208\]"):
-      ArchEncoder(ResNet50LikeSpace(resolutions=(192, 208)), "released_resnet50")
+      ArchEncoder(resnet50_space().replace(resolutions=(192, 208)), "released_resnet50")
     with self.assertRaisesRegex(ValueError, r"cannot encode resolutions \[240\]"):
       ArchEncoder(get_space("ofa_mbv3_w1.2").replace(resolutions=(224, 240)), "released_mbv3")
 
