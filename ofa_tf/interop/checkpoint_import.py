@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import tf_keras
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
@@ -92,6 +93,39 @@ def to_keras_layout(array: np.ndarray, layout: str) -> np.ndarray:
   if layout == "linear":
     return np.transpose(array)
   return array
+
+
+_TO_TORCH = {"conv": (3, 2, 0, 1), "depthwise": (2, 3, 0, 1), "linear": (1, 0)}
+
+
+def release_state_dict(supernet: Supernet) -> dict[str, np.ndarray]:
+  """The supernet's weights as a state dict of the released layout: the inverse of
+  `keras_weights` (canonical keys of `ofa_state_dict.expected_shapes`, PyTorch layouts).
+
+  Written with `torch_writer.write_state_dict(path, state, wrap=True)` it is a file of the
+  released supernet's layout that `load_ofa_pytorch_checkpoint` reads back.
+  """
+  targets = supernet.named_weights()
+  state = {}
+  for key in ofa_state_dict.expected_shapes(supernet.space):
+    name, layout = keras_name(key)
+    value = np.asarray(targets[name].numpy(), np.float32)
+    state[key] = np.transpose(value, _TO_TORCH[layout]) if layout in _TO_TORCH else value
+  return state
+
+
+def random_supernet(space: ss.SearchSpace, seed: int, num_images: int = 8) -> Supernet:
+  """A seeded, freshly initialized supernet of `space` whose BatchNorm statistics are those
+  of its largest subnet on `num_images` N(0, 1) images [N, r, r, 3] at the largest
+  resolution (how the reference's random-weight oracle files were made): a stand-in for a
+  released checkpoint with plausible activations."""
+  tf_keras.utils.set_random_seed(seed)
+  supernet = build_supernet(space)
+  config = space.max_config()
+  supernet.set_active_subnet(config)
+  images = np.random.default_rng(seed).normal(size=(num_images, config.r, config.r, 3))
+  supernet(images.astype(np.float32), training=True, bn_momentum=0.0)  # Stats := batch's.
+  return supernet
 
 
 def keras_weights(state: dict[str, np.ndarray], supernet: Supernet
