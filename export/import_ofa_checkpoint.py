@@ -12,6 +12,7 @@ export read. Nothing is written on any failure.
 """
 
 import dataclasses
+import json
 import os
 import sys
 from typing import Optional
@@ -60,6 +61,17 @@ def run(config: ImportConfig) -> int:
       config.output):
     logging.error("%s exists and is not empty (use --overwrite)", config.output)
     return 2
+  if config.verify_cases:  # Before the (long) import: the cases file names its supernet.
+    try:
+      with open(config.verify_cases) as f:
+        recorded = json.load(f).get("supernet")
+    except (OSError, ValueError) as e:
+      logging.error("--verify_cases=%s unreadable, nothing written: %s", config.verify_cases, e)
+      return 2
+    if recorded not in (None, config.arch):
+      logging.error("--verify_cases=%s was recorded for %s, not --arch=%s; nothing written",
+                    config.verify_cases, recorded, config.arch)
+      return 2
   try:
     supernet = checkpoint_import.load_ofa_pytorch_checkpoint(
         config.checkpoint, config.arch, execution_mode=config.mode)
@@ -71,7 +83,11 @@ def run(config: ImportConfig) -> int:
   info = {"checkpoint": os.path.abspath(config.checkpoint),
           "sha256": import_workdir.sha256(config.checkpoint), "arch": config.arch}
   if config.verify_cases:
-    results = oracle.verify_cases(supernet, config.verify_cases)
+    try:
+      results = oracle.verify_cases(supernet, config.verify_cases)
+    except (OSError, ValueError) as e:
+      logging.error("--verify_cases=%s: %s; nothing written", config.verify_cases, e)
+      return 2
     for r in results:
       print(f"case {r.index:2d}  r={r.config.r}  bn={r.bn_mode:5s}  max|diff|={r.max_abs_diff:.3e}"
             f"  {'ok' if r.passed else 'FAIL'}")

@@ -15,6 +15,9 @@ REFERENCE = "../shared/reference"
 SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")
 CASES = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.json")
 W10 = "ofa_mbv3_d234_e346_k357_w1.0"
+PROXYLESS_PTH = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0.pth")
+PROXYLESS_CASES = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0_cases.json")
+PROXYLESS = "ofa_proxyless_d234_e346_k357_w1.3"
 
 
 def _config(checkpoint, output, verify=None, overwrite=False):
@@ -59,6 +62,17 @@ class ImportBinaryTest(tf.test.TestCase):
                         supernet.named_weights()["block3.depthwise.transform_7to5"])
     self.assertNotAllClose(reader.get_tensor(key), np.eye(25))  # Not the initializer.
     self.assertEqual(supernet.space.name, "ofa_mbv3_w1.0")
+
+  def test_proxyless_oracle_all_twelve_cases_through_the_binary(self):
+    output = os.path.join(self.tmp, "proxyless")
+    config = binary.ImportConfig(checkpoint=PROXYLESS_PTH, arch=PROXYLESS, output=output,
+                                 verify_cases=PROXYLESS_CASES, mode="sliced", overwrite=False)
+    self.assertEqual(binary.run(config), 0)
+    self.assertEqual(workdir.load_supernet(output).space.name, "ofa_proxyless_w1.3")
+    # Cases of another architecture: exit 2, nothing written.
+    other = os.path.join(self.tmp, "other")
+    self.assertEqual(binary.run(_config(SHARED_PTH, other, verify=PROXYLESS_CASES)), 2)
+    self.assertFalse(os.path.exists(other))
 
   @pytest.mark.slow
   def test_binary_reproduces_all_fourteen_cases(self):

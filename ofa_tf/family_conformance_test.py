@@ -19,7 +19,7 @@ class ProxylessTinyTest(FamilyConformance, tf.test.TestCase):
 class EverySpaceIsCoveredTest(tf.test.TestCase):
 
   def test_every_registered_space_has_a_conformance_class(self):
-    del full_sizes  # Imported for its classes: every registered space has one, here or there.
+    self.assertTrue(full_sizes.__name__)  # Imported for its classes (the full sizes).
     covered = {cls.SPACE for cls in FamilyConformance.__subclasses__()}
     self.assertEqual(covered, set(ss.space_names()))
 

@@ -35,7 +35,7 @@ class LoweringTest(tf.test.TestCase):
   def test_relu_variant_replaces_hswish(self):
     lowered = lowering.lower_model(self.model, "relu")
     self.assertEmpty(lowering.find_hswish(lowered.get_config()))
-    self.assertEqual(type(lowered.get_layer("stem_hswish_mul")).__name__, "ReLU")
+    self.assertEqual(type(lowered.get_layer("stem_act_mul")).__name__, "ReLU")
     self.assertEqual(lowered.predict(self.images, verbose=0).shape, (2, 10))
 
   def test_model_with_tf_op_layers(self):

@@ -1,4 +1,4 @@
-"""Import of the released OFA-MobileNetV3 PyTorch supernets into supernet.
+"""Import of the released OFA MBConv PyTorch supernets (MobileNetV3, ProxylessNAS).
 
 Every canonical tensor of the checkpoint (`ofa_state_dict`) maps to exactly one weight of
 `Supernet.named_weights()`:
@@ -15,7 +15,7 @@ Every canonical tensor of the checkpoint (`ofa_state_dict`) maps to exactly one 
   blocks.{i}.conv.{inverted_bottleneck,depth_conv,point_linear}.bn.*
                                                -> block{i}.{expand,depthwise,project}_bn.*
   final_expand_layer.conv.weight / .bn.*       -> final_expand_conv.kernel / final_expand_bn.*
-  feature_mix_layer.conv.weight                -> feature_mix_conv.kernel     conv
+  feature_mix_layer.conv.weight / .bn.*        -> feature_mix_conv.kernel / feature_mix_bn.*
   classifier.linear.weight / .bias             -> classifier.kernel (transposed) / .bias
 
 Layouts (reference README): conv (O, I, kh, kw) -> (kh, kw, I, O); depthwise (C, 1, kh, kw) ->
@@ -26,12 +26,14 @@ Layouts (reference README): conv (O, I, kh, kw) -> (kh, kw, I, O); depthwise (C,
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 import tf_keras
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
+from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
 from ofa_tf.networks import Supernet, build_supernet
 
 _BN_NAMES = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
@@ -48,7 +50,7 @@ def keras_name(key: str) -> tuple[str, str]:
   Layout is "conv", "depthwise", "linear" or "copy".
 
   Raises:
-    ValueError: `key` is not a tensor of an OFA-MobileNetV3 supernet.
+    ValueError: `key` is not a tensor of an OFA MBConv supernet.
   """
   m = re.fullmatch(r"blocks\.(\d+)\.conv\.(\w+)\.(conv|bn)\.(\w+)", key)
   if m and m.group(2) in _BLOCK_LAYERS:
@@ -82,6 +84,17 @@ def keras_name(key: str) -> tuple[str, str]:
   if key == "classifier.linear.bias":
     return "classifier.bias", "copy"
   raise ValueError(f"checkpoint tensor {key!r} has no counterpart in the Keras supernet")
+
+
+# Family tag -> function(canonical key) -> (named-weight name, layout). Both MBConv families
+# share the reference layout; a new family registers its own with `register_names`.
+_NAMES: dict[str, Callable[[str], tuple[str, str]]] = {
+    "mobilenet_v3": keras_name, "proxyless": keras_name}
+
+
+def register_names(family: str, names: Callable[[str], tuple[str, str]]) -> None:
+  """Declares how the checkpoint keys of `family` map onto its supernet's named weights."""
+  _NAMES[family] = names
 
 
 def to_keras_layout(array: np.ndarray, layout: str) -> np.ndarray:
@@ -140,10 +153,11 @@ def keras_weights(state: dict[str, np.ndarray], supernet: Supernet
       tensor maps to, and the shape mismatches after the layout change.
   """
   targets = supernet.named_weights()
+  names = _NAMES[supernet.space.family]
   out, unmapped, misshaped, seen = {}, [], [], set()
   for key, array in state.items():
     try:
-      name, layout = keras_name(key)
+      name, layout = names(key)
     except ValueError:
       unmapped.append(key)
       continue
@@ -186,7 +200,8 @@ def load_ofa_pytorch_checkpoint(path: str, arch_name: str, *,
   Args:
     path: `torch.save` file holding `{'state_dict': ...}` or a bare state dict, legacy or
       current key spellings (`ofa_state_dict.normalize_key`).
-    arch_name: "ofa_mbv3_d234_e346_k357_w1.0" or "ofa_mbv3_d234_e346_k357_w1.2".
+    arch_name: a key of `ofa_state_dict.ARCHITECTURES`, e.g. "ofa_mbv3_d234_e346_k357_w1.2"
+      or "ofa_proxyless_d234_e346_k357_w1.3".
     execution_mode: the supernet's default mode ("sliced" or "masked").
 
   Returns:
@@ -199,14 +214,34 @@ def load_ofa_pytorch_checkpoint(path: str, arch_name: str, *,
     ValueError: an unknown architecture, or a checkpoint of another architecture, or
       missing / unexpected / mis-shaped tensors (all listed).
   """
-  state = ofa_state_dict.load_state_dict(path)
+  raw = ofa_state_dict.read_raw_state_dict(path)
+  state = ofa_state_dict.normalize_state_dict(raw, path)
   space = ofa_state_dict.check_state_dict(state, arch_name, source=path)
   supernet = build_supernet(space, execution_mode=execution_mode)
   assign_state_dict(supernet, state)
+  record_batches_tracked(supernet, ofa_state_dict.batches_tracked(raw))
   return supernet
 
 
-def supernet_space(arch_name: str) -> ss.MobileNetV3Space:
+def record_batches_tracked(supernet: Supernet, tracked: dict[str, int]) -> None:
+  """Keeps each BN's PyTorch `num_batches_tracked` as `imported_batches_tracked` on the
+  supernet's BN layer (Keras BN has no such variable; `oracle.verify_cases` replays the
+  reference's BN updates from it). Prefixes without a counterpart are ignored."""
+  layers = {id(layer.moving_mean): layer for layer in supernet.submodules
+            if isinstance(layer, ElasticBatchNormalization)}
+  weights = supernet.named_weights()
+  names = _NAMES[supernet.space.family]
+  for prefix, count in tracked.items():
+    try:
+      name, _ = names(f"{prefix}.running_mean")
+    except ValueError:
+      continue
+    layer = layers.get(id(weights.get(name)))
+    if layer is not None:
+      layer.imported_batches_tracked = count
+
+
+def supernet_space(arch_name: str) -> ss.SearchSpace:
   """The search space of released supernet `arch_name`.
 
   Raises:

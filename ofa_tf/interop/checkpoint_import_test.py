@@ -16,6 +16,8 @@ REFERENCE = "../shared/reference"
 SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")
 CASES = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.json")
 W10 = "ofa_mbv3_d234_e346_k357_w1.0"
+PROXYLESS_PTH = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0.pth")
+PROXYLESS_CASES = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0_cases.json")
 
 
 class MappingTest(tf.test.TestCase):
@@ -28,7 +30,7 @@ class MappingTest(tf.test.TestCase):
       shapes = osd.expected_shapes(space)
       names = {}
       for key, shape in shapes.items():
-        name, layout = ci.keras_name(key)
+        name, layout = ci._NAMES[space.family](key)
         self.assertNotIn(name, names, f"{key} and {names.get(name)} -> {name}")
         names[name] = key
         converted = ci.to_keras_layout(np.zeros(shape), layout).shape
@@ -122,6 +124,38 @@ class OracleTest(tf.test.TestCase):
     supernet = build_supernet(ss.get_space("ofa_mbv3_w1.2"))
     with self.assertRaisesRegex(ValueError, "was recorded for 'ofa_mbv3_d234_e346_k357_w1.0'"):
       oracle.verify_cases(supernet, CASES)
+
+
+class ProxylessOracleTest(tf.test.TestCase):
+  """The ProxylessNAS w1.3 oracle: 12 cases whose eval cases follow train-mode cases."""
+
+  def setUp(self):
+    super().setUp()
+    if not os.path.exists(PROXYLESS_PTH):
+      self.skipTest("../shared/reference not beside the checkout")
+
+  def test_all_twelve_cases_sliced_and_masked(self):
+    supernet = ci.load_ofa_pytorch_checkpoint(PROXYLESS_PTH, "ofa_proxyless_d234_e346_k357_w1.3")
+    self.assertEqual(supernet.space.name, "ofa_proxyless_w1.3")
+    moving = supernet.named_weights()["block7.expand_bn.moving_variance"].numpy()
+    for mode in ("sliced", "masked"):
+      results = oracle.verify_cases(supernet, PROXYLESS_CASES, mode=mode)
+      self.assertLen(results, 12)
+      for r in results:
+        self.assertLessEqual(r.max_abs_diff, oracle.TOLERANCE, f"{mode} case {r.index}")
+    # The replayed updates are undone.
+    self.assertAllEqual(supernet.named_weights()["block7.expand_bn.moving_variance"], moving)
+
+  def test_eval_cases_after_train_cases_need_the_replayed_updates(self):
+    # Without the checkpoint's BN counters nothing is replayed, and the eval cases recorded
+    # after the first train-mode case no longer match: the replay is what they depend on.
+    supernet = ci.load_ofa_pytorch_checkpoint(PROXYLESS_PTH, "ofa_proxyless_d234_e346_k357_w1.3")
+    for layer in supernet.submodules:
+      if hasattr(layer, "imported_batches_tracked"):
+        del layer.imported_batches_tracked
+    results = {r.index: r for r in oracle.verify_cases(supernet, PROXYLESS_CASES)}
+    self.assertTrue(results[0].passed and results[1].passed and results[2].passed)
+    self.assertFalse(results[3].passed)
 
 
 if __name__ == "__main__":

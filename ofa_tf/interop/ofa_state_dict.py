@@ -1,7 +1,7 @@
 """OFA supernet state dicts: reading, key normalization and the expected tensor layout.
 
-The released OFA-MobileNetV3 supernets (`ofa_mbv3_d234_e346_k357_w1.0`, `_w1.2`) are
-`torch.save({'state_dict': ...})` files (some releases save the bare state dict). Their keys
+The released OFA supernets (`ofa_mbv3_d234_e346_k357_w1.0`, `_w1.2`,
+`ofa_proxyless_d234_e346_k357_w1.3`) are `torch.save({'state_dict': ...})` files (some releases save the bare state dict). Their keys
 come in several spellings, normalized here to one canonical, flat form:
 - `module.` prefixes (DataParallel) are dropped;
 - `.mobile_inverted_conv.` (legacy block attribute) becomes `.conv.`;
@@ -12,18 +12,26 @@ So `blocks.1.mobile_inverted_conv.depth_conv.conv.conv.weight` and
 `blocks.1.conv.depth_conv.conv.weight` both read `blocks.1.conv.depth_conv.conv.weight`.
 `num_batches_tracked` counters are dropped (Keras BatchNorm has no such variable).
 
-Canonical tensors of a supernet (PyTorch layouts; mid = largest middle width of the block):
+Canonical tensors of an MBConv supernet (both families share the reference layout; PyTorch
+layouts; mid = largest middle width of the block):
 `first_conv.conv.weight` (stem, 3, 3, 3), `first_conv.bn.{weight,bias,running_mean,
 running_var}`; block 0: `blocks.0.conv.depth_conv.conv.weight` (stem, 1, 3, 3) and
 `point_linear`; elastic blocks `blocks.{b+1}.conv.`: `inverted_bottleneck.conv.weight`
 (mid, in, 1, 1), `depth_conv.conv.weight` (mid, 1, 7, 7), `depth_conv.conv.7to5_matrix`
 (25, 25), `depth_conv.conv.5to3_matrix` (9, 9), `depth_conv.se.fc.{reduce,expand}.{weight,
 bias}` (SE stages), `point_linear.conv.weight` (out, mid, 1, 1), each conv with its `.bn.*`;
-`final_expand_layer.conv.weight`, `final_expand_layer.bn.*`, `feature_mix_layer.conv.weight`,
+then the head convs of the family: MobileNetV3 `final_expand_layer.conv.weight` and `.bn.*`
+(before pooling), `feature_mix_layer.conv.weight` (after pooling, no BN); ProxylessNAS
+`feature_mix_layer.conv.weight` and `.bn.*` (before pooling); last
 `classifier.linear.{weight,bias}` (classes, feature_mix) / (classes,).
+
+A family plugs its layout in with `register_layout(family, expected_shapes_fn)`; released
+architecture names map to registered spaces in `ARCHITECTURES`.
 """
 
 from __future__ import annotations
+
+from typing import Any, Callable
 
 import numpy as np
 
@@ -34,6 +42,7 @@ from ofa_tf.interop import torch_checkpoint
 ARCHITECTURES = {
     "ofa_mbv3_d234_e346_k357_w1.0": "ofa_mbv3_w1.0",
     "ofa_mbv3_d234_e346_k357_w1.2": "ofa_mbv3_w1.2",
+    "ofa_proxyless_d234_e346_k357_w1.3": "ofa_proxyless_w1.3",
 }
 _BN = ("weight", "bias", "running_mean", "running_var")
 
@@ -91,11 +100,26 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
     FileNotFoundError, torch_checkpoint.CheckpointFormatError: unreadable file.
     ValueError: the file holds no state dict, or keys collide after normalization.
   """
-  return normalize_state_dict(_state_dict_of(torch_checkpoint.read_torch_file(path), path), path)
+  return normalize_state_dict(read_raw_state_dict(path), path)
 
 
-def expected_shapes(space: ss.MobileNetV3Space) -> dict[str, tuple[int, ...]]:
-  """Canonical key -> PyTorch shape of every tensor of the supernet of `space`."""
+def read_raw_state_dict(path: str) -> dict[str, np.ndarray]:
+  """The state dict of an OFA PyTorch checkpoint with its keys as written (see
+  `load_state_dict` for the errors)."""
+  return _state_dict_of(torch_checkpoint.read_torch_file(path), path)
+
+
+def batches_tracked(state: dict[str, np.ndarray]) -> dict[str, int]:
+  """Canonical BN prefix (e.g. `blocks.3.conv.depth_conv.bn`) -> its `num_batches_tracked`,
+  from a raw state dict (`normalize_state_dict` drops these counters)."""
+  suffix = ".num_batches_tracked"
+  return {normalize_key(k)[:-len(suffix)]: int(np.asarray(v)) for k, v in state.items()
+          if k.endswith(suffix)}
+
+
+def mbconv_shapes(space) -> dict[str, tuple[int, ...]]:
+  """Canonical key -> PyTorch shape of every tensor of the supernet of MBConv `space`
+  (MobileNetV3 and ProxylessNAS; head convs from the space's own network spec)."""
   shapes: dict[str, tuple[int, ...]] = {}
 
   def conv_bn(prefix, out_channels, in_channels, kernel, bn=True):
@@ -122,11 +146,35 @@ def expected_shapes(space: ss.MobileNetV3Space) -> dict[str, tuple[int, ...]]:
                      f"{p}.depth_conv.se.fc.expand.weight": (mid, se, 1, 1),
                      f"{p}.depth_conv.se.fc.expand.bias": (mid,)})
     conv_bn(f"{p}.point_linear", stage.width, mid, 1)
-  conv_bn("final_expand_layer", space.final_expand_width, space.stages[-1].width, 1)
-  conv_bn("feature_mix_layer", space.feature_mix_width, space.final_expand_width, 1, bn=False)
-  shapes["classifier.linear.weight"] = (space.num_classes, space.feature_mix_width)
+  spec = space.network_spec(space.max_config())
+  for conv in spec.head_before_pool + spec.head_after_pool:
+    conv_bn(f"{conv.name}_layer", conv.out_channels, conv.in_channels, conv.kernel_size,
+            bn=conv.batch_norm)
+  shapes["classifier.linear.weight"] = (space.num_classes, spec.classifier_in_channels)
   shapes["classifier.linear.bias"] = (space.num_classes,)
   return shapes
+
+
+# Family tag -> function(space) -> {canonical key: PyTorch shape}.
+_LAYOUTS: dict[str, Callable[[Any], dict[str, tuple[int, ...]]]] = {
+    "mobilenet_v3": mbconv_shapes, "proxyless": mbconv_shapes}
+
+
+def register_layout(family: str, shapes: Callable[[Any], dict[str, tuple[int, ...]]]) -> None:
+  """Declares the released checkpoint layout of search-space family `family`."""
+  _LAYOUTS[family] = shapes
+
+
+def expected_shapes(space) -> dict[str, tuple[int, ...]]:
+  """Canonical key -> PyTorch shape of every tensor of the supernet of `space`.
+
+  Raises:
+    ValueError: `space`'s family has no registered checkpoint layout.
+  """
+  if space.family not in _LAYOUTS:
+    raise ValueError(f"family {space.family!r} of space {space.name!r} has no released "
+                     f"checkpoint layout; known: {sorted(_LAYOUTS)}")
+  return _LAYOUTS[space.family](space)
 
 
 def _listing(names: list[str], limit: int = 12) -> str:
@@ -135,7 +183,7 @@ def _listing(names: list[str], limit: int = 12) -> str:
 
 
 def check_state_dict(state: dict[str, np.ndarray], arch_name: str,
-                     source: str = "checkpoint") -> ss.MobileNetV3Space:
+                     source: str = "checkpoint") -> ss.SearchSpace:
   """Checks a normalized state dict against supernet `arch_name`; returns its space.
 
   Raises:

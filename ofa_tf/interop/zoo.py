@@ -8,14 +8,13 @@ Blocks are spelled two ways, both read here:
 - newer: `{"name": "ResidualBlock", "conv": {"name": "MBConvLayer", ...}, "shortcut": ...}`.
 A `ZeroLayer` conv with an identity shortcut (an identity block) is dropped.
 
-Two families occur (reference `MobileNetV3` and `ProxylessNASNets`, told apart by the
-top-level `name`): the MobileNetV3 nets become a `NetworkSpec` built by
-`ofa_tf.networks.static_network`; the ProxylessNAS nets (`cpu_*`, `1080ti_*`, `v100_*`,
-`tx2_*`) a `ProxylessNetworkSpec` built by `ofa_tf.networks.static_proxyless`. Blocks are
-numbered 0, 1, ... in file order (layer names `block{i}_...`).
+Two families occur, told apart by the top-level `name` (reference `MobileNetV3` and
+`ProxylessNASNets`); both become one generic `NetworkSpec` (stem, MBConv blocks, the family's
+head convs) built by `ofa_tf.networks.static_network` and counted by the generic counters.
+Blocks are numbered 0, 1, ... in file order (layer names `block{i}_...`).
 
-`to_subnet_config` expresses a MobileNetV3 net as a `SubnetConfig` of the OFA supernet it was
-drawn from (`ofa_mbv3_w1.0` or `ofa_mbv3_w1.2`, detected from the widths).
+`to_subnet_config` expresses a net as a `SubnetConfig` of the registered OFA supernet of its
+family whose fixed widths it has (`ofa_mbv3_w1.0`, `ofa_mbv3_w1.2`, `ofa_proxyless_w1.3`).
 """
 
 from __future__ import annotations
@@ -24,13 +23,13 @@ import csv
 import dataclasses
 import json
 import os
-from typing import Any, Union
+from typing import Any
 
 import tf_keras
 
 from ofa_tf import search_space as ss
-from ofa_tf.networks import static_network, static_proxyless
-from ofa_tf.networks.static_proxyless import ProxylessNetworkSpec
+from ofa_tf.networks import static_network
+from ofa_tf.search_space.mbconv_space import MBConvSpace
 
 MOBILENET_V3 = "mobilenet_v3"
 PROXYLESS = "proxyless"
@@ -39,9 +38,6 @@ _ACTIVATIONS = {"relu": "relu", "h_swish": "hswish", "relu6": "relu6"}
 _BLOCK_NAMES = ("MobileInvertedResidualBlock", "ResidualBlock")
 _CONV_KEYS = ("mobile_inverted_conv", "conv")
 _MBCONV_NAMES = ("MBInvertedConvLayer", "MBConvLayer")
-_SUPERNET_SPACES = ("ofa_mbv3_w1.0", "ofa_mbv3_w1.2")
-
-Spec = Union[ss.NetworkSpec, ProxylessNetworkSpec]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +46,12 @@ class ZooNet:
 
   Attributes:
     name: the zoo directory name (e.g. "note10_lat-8ms_top1-71.4_finetune-25"), or "".
-    family: "mobilenet_v3" or "proxyless".
+    family: the search-space family tag, "mobilenet_v3" or "proxyless".
     spec: its static layers at the `run.config` image size.
   """
   name: str
   family: str
-  spec: Spec
+  spec: ss.NetworkSpec
 
   @property
   def resolution(self) -> int:
@@ -199,15 +195,25 @@ def parse_net_config(config: dict[str, Any], image_size: int, name: str = "") ->
            and classifier.get("bias", True) and not classifier.get("use_bn", False),
            f"{where}: classifier", f"expected a LinearLayer with bias from {feature_mix} "
            f"features, got {classifier!r:.120}")
-  common = dict(resolution=image_size, stem_channels=stem, blocks=tuple(blocks),
-                feature_mix_channels=feature_mix,
-                num_classes=int(classifier["out_features"]),
-                dropout_rate=float(classifier.get("dropout_rate") or 0.0),
-                bn_epsilon=float(bn["eps"]), bn_momentum=1.0 - float(bn["momentum"]))
+  # Layer and table names as the spaces' own `network_spec` gives them.
+  size = blocks[-1].output_size
   if family == MOBILENET_V3:
-    spec = ss.NetworkSpec(final_expand_channels=final_expand, **common)
+    before_pool = (ss.ConvSpec("final_expand", blocks[-1].out_channels, final_expand, 1, 1,
+                               size, activation="hswish", table_name="Conv_1"),)
+    after_pool = (ss.ConvSpec("feature_mix", final_expand, feature_mix, 1, 1, 1,
+                              batch_norm=False, activation="hswish", table_name="Conv_2"),)
   else:
-    spec = ProxylessNetworkSpec(**common)
+    before_pool = (ss.ConvSpec("feature_mix", channels, feature_mix, 1, 1, size,
+                               activation="relu6", table_name="Conv_1"),)
+    after_pool = ()
+  spec = ss.NetworkSpec(
+      resolution=image_size,
+      stem=(ss.ConvSpec("stem", 3, stem, 3, 2, image_size, activation=head_act,
+                        table_name="Conv"),),
+      blocks=tuple(blocks), head_before_pool=before_pool, head_after_pool=after_pool,
+      num_classes=int(classifier["out_features"]),
+      dropout_rate=float(classifier.get("dropout_rate") or 0.0),
+      bn_epsilon=float(bn["eps"]), bn_momentum=1.0 - float(bn["momentum"]))
   return ZooNet(name=name, family=family, spec=spec)
 
 
@@ -229,86 +235,84 @@ def load_zoo_net(directory: str) -> ZooNet:
 
 def count_macs(net: ZooNet) -> int:
   """Multiply-accumulates of one image at `net.resolution` (published convention)."""
-  if net.family == PROXYLESS:
-    return static_proxyless.count_macs(net.spec)
   return ss.count_macs(net.spec)
 
 
 def count_params(net: ZooNet, include_bn_statistics: bool = False) -> int:
   """Parameters (PyTorch convention: BN statistics excluded unless asked)."""
-  if net.family == PROXYLESS:
-    return static_proxyless.count_params(net.spec, include_bn_statistics)
   return ss.count_params(net.spec, include_bn_statistics)
 
 
 def build_model(net: ZooNet, *, batch_size: int | None = None) -> tf_keras.Model:
   """A static tf_keras model of `net` (fresh weights); [B, r, r, 3] NHWC -> [B, classes]."""
   name = "".join(c if c.isalnum() else "_" for c in net.name) or "zoo_net"
-  if net.family == PROXYLESS:
-    return static_proxyless.build_static_model(net.spec, batch_size=batch_size, name=name)
   return static_network.build_static_model(net.spec, batch_size=batch_size, name=name)
 
 
 def _structure(block: ss.BlockSpec) -> tuple:
-  return (block.in_channels, block.out_channels, block.mid_channels, block.kernel_size,
-          block.stride, block.activation, block.se_channels, block.has_expand, block.residual)
+  return (block.kind, block.in_channels, block.out_channels, block.mid_channels,
+          block.kernel_size, block.stride, block.activation, block.se_channels,
+          block.has_expand, block.residual)
 
 
-def matching_space(net: ZooNet) -> ss.MobileNetV3Space:
-  """The OFA-MobileNetV3 space whose fixed widths `net` has (w1.0 or w1.2).
+def _widths(spec: ss.NetworkSpec) -> tuple:
+  """The fixed widths of a network: stem, block 0, head convs, classes."""
+  return (tuple(c.out_channels for c in spec.stem), spec.blocks[0].out_channels,
+          tuple(c.out_channels for c in spec.head_before_pool + spec.head_after_pool),
+          spec.num_classes)
+
+
+def matching_space(net: ZooNet) -> MBConvSpace:
+  """The registered MBConv space of `net`'s family whose fixed widths `net` has.
 
   Raises:
-    ValueError: `net` is not a MobileNetV3 net or no registered supernet has its widths.
+    ValueError: no registered space of the family has its widths (the message lists them).
   """
-  if net.family != MOBILENET_V3:
-    raise ValueError(f"{net.name}: a {net.family} net is not in a MobileNetV3 space")
-  spec = net.spec
-  widths = (spec.stem_channels, spec.blocks[0].out_channels, spec.final_expand_channels,
-            spec.feature_mix_channels)
-  for name in _SUPERNET_SPACES:
+  tried = []
+  for name in ss.space_names():
     space = ss.get_space(name)
-    if widths == (space.stem_width, space.first_block_width, space.final_expand_width,
-                  space.feature_mix_width) and spec.num_classes == space.num_classes:
+    if space.family != net.family or not isinstance(space, MBConvSpace):
+      continue
+    if _widths(space.network_spec(space.max_config())) == _widths(net.spec):
       return space
-  raise ValueError(f"{net.name}: widths stem/block0/final_expand/feature_mix {widths} match "
-                   f"none of {_SUPERNET_SPACES}")
+    tried.append(name)
+  raise ValueError(f"{net.name}: its widths stem/block0/head/classes {_widths(net.spec)} match "
+                   f"no registered {net.family} space (tried {tried})")
 
 
 def to_subnet_config(net: ZooNet, *, allow_any_resolution: bool = False) -> ss.SubnetConfig:
-  """Expresses a MobileNetV3 zoo net as a `SubnetConfig` of its OFA supernet.
+  """Expresses a zoo net as a `SubnetConfig` of its family's OFA supernet.
 
   Blocks are matched stage by stage (widths, strides, activations, SE, kernel sizes, expand
-  ratios and middle channels must be the space's); the `ks`/`e` of skipped blocks are the
-  smallest choices (`SubnetConfig.canonical`).
+  ratios and middle channels must be the space's); the block entries of skipped blocks are
+  the smallest choices and a stage clipped to fewer blocks than the depth choices (the last
+  ProxylessNAS stage) gets the smallest depth that activates them (`SearchSpace.canonical`).
 
   Args:
-    net: a MobileNetV3-family ZooNet.
+    net: a ZooNet of an MBConv family.
     allow_any_resolution: accept an image size outside the space's resolutions (e.g. 236):
       the returned config then fails `space.validate`, but the supernet runs it.
 
   Returns:
-    A SubnetConfig with `space` set to "ofa_mbv3_w1.0" or "ofa_mbv3_w1.2".
+    A SubnetConfig whose `space` is the matching registered space (see `matching_space`).
 
   Raises:
     ValueError: why the net is not a subnet of the supernet (naming the block and field).
   """
   space = matching_space(net)
   blocks = net.spec.blocks
-  zero = ss.BlockSpec(index=0, in_channels=space.stem_width, out_channels=space.first_block_width,
-                      mid_channels=space.stem_width, kernel_size=3, stride=1, activation="relu",
-                      se_channels=0, input_size=blocks[0].input_size, has_expand=False,
-                      residual=space.stem_width == space.first_block_width)
+  zero = space.mbconv_blocks(space.max_config())[0]
   if _structure(blocks[0]) != _structure(zero):
     raise ValueError(f"{net.name}: block 0 {_structure(blocks[0])} is not the supernet's "
                      f"{_structure(zero)}")
   ks = [min(space.kernel_sizes)] * space.num_blocks
   e = [min(space.expand_ratios)] * space.num_blocks
   depths, position = [], 1
-  for s, stage in enumerate(space.stages):
+  for s, (stage, ids) in enumerate(zip(space.stages, space.stage_blocks())):
     count = 0
     while (position < len(blocks) and blocks[position].out_channels == stage.width
-           and (count == 0 or blocks[position].stride == 1) and count < space.max_depth):
-      block, b = blocks[position], s * space.max_depth + count
+           and (count == 0 or blocks[position].stride == 1) and count < len(ids)):
+      block, b = blocks[position], ids[count]
       ratio = block.mid_channels / block.in_channels
       matches = [x for x in space.expand_ratios
                  if space.mid_channels(block.in_channels, x) == block.mid_channels]
@@ -318,10 +322,11 @@ def to_subnet_config(net: ZooNet, *, allow_any_resolution: bool = False) -> ss.S
                          f"of {space.name}")
       ks[b], e[b] = block.kernel_size, matches[0]
       count, position = count + 1, position + 1
-    if count not in space.depths:
+    depth = [d for d in space.depths if space.active_depth(s, d) == count]
+    if not depth:
       raise ValueError(f"{net.name}: stage {s} (width {stage.width}) has {count} blocks; "
                        f"{space.name} allows depths {space.depths}")
-    depths.append(count)
+    depths.append(depth[0])
   if position != len(blocks):
     raise ValueError(f"{net.name}: block {position} does not fit any stage of {space.name}")
   config = ss.SubnetConfig(ks=tuple(ks), e=tuple(e), d=tuple(depths), r=net.resolution,

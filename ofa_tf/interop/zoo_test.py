@@ -79,14 +79,10 @@ class ZooTableTest(tf.test.TestCase):
         self.assertAllClose(macs_m, row.macs_m, atol=1.0, msg=row.short_name)
     self.assertEqual(families, {zoo.MOBILENET_V3: 34, zoo.PROXYLESS: 16})
 
-  def test_mobilenet_v3_nets_are_supernet_subnets(self):
+  def test_every_net_is_a_subnet_of_its_family_supernet(self):
     spaces = {}
     for row in self.rows:
       net = zoo.load_zoo_net(os.path.join(ZOO, row.directory))
-      if net.family != zoo.MOBILENET_V3:
-        with self.assertRaisesRegex(ValueError, "not in a MobileNetV3 space"):
-          zoo.to_subnet_config(net)
-        continue
       if row.short_name in OUTSIDE_RESOLUTIONS:
         with self.assertRaisesRegex(ValueError, "is not a resolution of"):
           zoo.to_subnet_config(net)
@@ -103,7 +99,13 @@ class ZooTableTest(tf.test.TestCase):
       if config.r in space.resolutions:
         self.assertEqual(space.macs(config), zoo.count_macs(net), row.short_name)
         self.assertEqual(space.params(config), zoo.count_params(net), row.short_name)
-    self.assertEqual(spaces, {"ofa_mbv3_w1.0": 24, "ofa_mbv3_w1.2": 10})
+    # All 16 ProxylessNAS nets (cpu, 1080ti, v100, tx2) are subnets of the w1.3 supernet.
+    self.assertEqual(spaces, {"ofa_mbv3_w1.0": 24, "ofa_mbv3_w1.2": 10, "ofa_proxyless_w1.3": 16})
+
+  def test_a_net_of_no_registered_width_is_refused(self):
+    net = zoo.parse_net_config(ZooParsingTest()._config(), 32)
+    with self.assertRaisesRegex(ValueError, "match no registered proxyless space"):
+      zoo.to_subnet_config(net)
 
   def test_new_spelling_parses_to_the_same_spec(self):
     for directory in ("note10_lat-8ms_top1-71.4_finetune-25", "cpu_lat-10ms_top1-71.1_finetune-25"):

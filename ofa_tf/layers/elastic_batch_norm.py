@@ -35,6 +35,13 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
     momentum: float32 scalar tensor overriding `momentum` (BN recalibration uses
       i / (i + 1) for batch i, which makes the moving statistics the mean over batches).
 
+  Attributes:
+    torch_batches_tracked: None (default), or an int: then a training call (eager only)
+      updates the moving statistics as a PyTorch `BatchNorm2d(momentum=None)` does: the
+      cumulative average with factor 1 / (torch_batches_tracked + 1) and the unbiased batch
+      variance, and increments it. `ofa_tf.interop.oracle` uses it to replay a reference
+      recording whose train-mode cases updated the statistics later eval cases read.
+
   Output: same shape as `x`.
   """
 
@@ -44,6 +51,7 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
     self.epsilon = epsilon
     self.momentum = momentum
     self.synchronized = synchronized
+    self.torch_batches_tracked = None
 
   def build(self, input_shape):
     channels = int(input_shape[-1])
@@ -106,6 +114,11 @@ class ElasticBatchNormalization(tf_keras.layers.Layer):
         mean, var = self._moments(x)
         y = tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
       m = self.momentum if momentum is None else momentum
+      if self.torch_batches_tracked is not None and (update is None or bool(update)):
+        self.torch_batches_tracked += 1
+        m = 1.0 - 1.0 / self.torch_batches_tracked
+        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), var.dtype)
+        var = var * count / (count - 1.0)
       new_mean = moving_mean * m + mean * (1.0 - m)
       new_var = moving_var * m + var * (1.0 - m)
       if sliced:

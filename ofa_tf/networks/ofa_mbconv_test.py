@@ -107,10 +107,12 @@ class ModesAndTracingTest(tf.test.TestCase):
     config = space.min_config(32)
     x = images(config, 1)
     supernet.set_active_subnet(config)
-    self.assertAllClose(forward(x), supernet(x, arch=supernet.arch_inputs(config)), atol=1e-6)
+    # A traced and an eager call may order float sums differently (CI's CPU differed by more
+    # than 1e-6 once): 1e-5, the masked = sliced tolerance of the conformance checks.
+    self.assertAllClose(forward(x), supernet(x, arch=supernet.arch_inputs(config)), atol=1e-5)
     supernet.set_active_subnet(space.max_config(32))
     self.assertAllClose(forward(x), supernet(x, arch=supernet.arch_inputs(space.max_config())),
-                        atol=1e-6)
+                        atol=1e-5)
     with self.assertRaisesRegex(ValueError, r"ks\[0\] = 4"):
       supernet.set_active_subnet(config.replace(ks=(4,) + config.ks[1:]))
     with self.assertRaisesRegex(ValueError, "execution_mode"):
