@@ -119,9 +119,10 @@ def release_state_dict(supernet: Supernet) -> dict[str, np.ndarray]:
   released supernet's layout that `load_ofa_pytorch_checkpoint` reads back.
   """
   targets = supernet.named_weights()
+  names = _NAMES[supernet.space.family]
   state = {}
   for key in ofa_state_dict.expected_shapes(supernet.space):
-    name, layout = keras_name(key)
+    name, layout = names(key)
     value = np.asarray(targets[name].numpy(), np.float32)
     state[key] = np.transpose(value, _TO_TORCH[layout]) if layout in _TO_TORCH else value
   return state
