@@ -1,6 +1,8 @@
-"""Accuracy-guided search on an imported work directory: the released OFA-MobileNetV3 w1.2
-predictor format (../shared/reference/acc_mbv3_seed0.pth, random weights) and the released
-Note10 latency tables, under `latency_ms:note10:25`."""
+"""Accuracy-guided search with the released predictor formats: on an imported w1.2 work
+directory with the released OFA-MobileNetV3 predictor format (../shared/reference/
+acc_mbv3_seed0.pth, random weights) and the released Note10 latency tables under
+`latency_ms:note10:25`, and on OFA-ResNet50 with its released predictor format
+(acc_resnet50_seed0.pth) under a MACs budget."""
 
 import json
 import os
@@ -22,6 +24,7 @@ from ofa_tf.training import workdir as workdir_lib
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REFERENCE = os.path.join(_ROOT, "..", "shared", "reference")
 MBV3 = os.path.join(REFERENCE, "acc_mbv3_seed0.pth")
+RESNET50 = os.path.join(REFERENCE, "acc_resnet50_seed0.pth")
 NOTE10 = os.path.join(REFERENCE, "ofa_note10_lut")
 BUDGET = Constraint.parse("latency_ms:note10:25")
 
@@ -54,35 +57,50 @@ class ImportedSearchTest(tf.test.TestCase):
     self.assertAllClose(chosen["metrics"]["latency_ms:note10"], self.latency.latency(best))
     self.assertAllClose(chosen["predicted_top1"], self.predictor.predict([best])[0], rtol=1e-6)
 
-  def test_best_is_the_highest_predicted_of_every_feasible_candidate(self):
-    metrics = Metrics(self.predictor.space, lambda profile: self.latency.latency_batch)
+  def _search_and_brute_force(self, predictor, metrics, budget, measure):
+    """Runs a small search recording every candidate it scores; checks by brute force that
+    all are within `budget` (recomputed with `measure(configs)`) and that the returned one is
+    the highest predicted of them. Returns the result."""
     evaluated = []
 
     def accuracy_fn(genes):
       evaluated.append(genes)
-      return self.predictor.predict_genes(genes)
+      return predictor.predict_genes(genes)
 
-    result = evolutionary_search(metrics, accuracy_fn, [BUDGET],
+    result = evolutionary_search(metrics, accuracy_fn, [budget],
                                  EvolutionConfig(population_size=50, generations=20, seed=0))
-    # Brute force over every candidate the search scored: all within the budget (recomputed
-    # from configs), and none predicted above the returned one.
-    genes = np.concatenate(evaluated)
-    configs = metrics.codec.decode(genes)
-    self.assertLessEqual(self.latency.latency_batch(configs).max(), 25.0)
-    predicted = self.predictor.predict(configs)
+    configs = metrics.codec.decode(np.concatenate(evaluated))
+    self.assertLessEqual(np.max(measure(configs)), budget.budget)
+    predicted = predictor.predict(configs)
     self.assertAllClose(result.best.predicted_top1, predicted.max(), rtol=1e-6)
     self.assertEqual(result.best.config, configs[int(np.argmax(predicted))])
     # It beats 2,000 random feasible subnets and the search that ranks by parameter count
     # (what the imported export test did before a predictor existed).
-    sampled = random_search(metrics, self.predictor.predict_genes, [BUDGET], 2000, seed=1)
+    sampled = random_search(metrics, predictor.predict_genes, [budget], 2000, seed=1)
     self.assertGreater(result.best.predicted_top1, sampled.best.predicted_top1)
-    tables = EfficiencyTables(self.predictor.space)
+    tables = EfficiencyTables(predictor.space)
     by_params = evolutionary_search(metrics, lambda g: tables.params(g).astype(np.float64),
-                                    [BUDGET], EvolutionConfig(population_size=50,
+                                    [budget], EvolutionConfig(population_size=50,
                                                               generations=20, seed=0))
     self.assertGreater(result.best.predicted_top1,
-                       self.predictor.predict([by_params.best.config])[0])
+                       predictor.predict([by_params.best.config])[0])
+    return result
 
+  def test_mbv3_best_is_the_highest_predicted_within_the_note10_budget(self):
+    metrics = Metrics(self.predictor.space, lambda profile: self.latency.latency_batch)
+    self._search_and_brute_force(self.predictor, metrics, BUDGET, self.latency.latency_batch)
+
+  def test_resnet50_best_is_the_highest_predicted_within_a_macs_budget(self):
+    if "ofa_resnet50" not in ss.space_names():
+      self.skipTest("the ofa_resnet50 space is not registered in this checkout")
+    predictor = api.read_released_predictor(RESNET50, "ofa_resnet50")
+    space = predictor.space
+    budget = Constraint.parse("macs:2e9")
+    self.assertLess(space.macs(space.min_config()), 2e9)
+    self.assertGreater(space.macs(space.max_config()), 2e9)
+    result = self._search_and_brute_force(predictor, Metrics(space), budget,
+                                          lambda configs: [space.macs(c) for c in configs])
+    self.assertIn(result.best.config.r, api.RELEASED["ofa_resnet50"].resolutions)
 
 if __name__ == "__main__":
   tf.test.main()
