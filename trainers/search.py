@@ -5,7 +5,9 @@ r"""Searches a trained work directory for the most accurate subnet under constra
       --constraint=latency_ms:cpu_xnnpack_1t:5 --constraint=int8_size_bytes:2e6
   bazel run //trainers:search -- --workdir=/tmp/ofa --constraint=macs:300e6 --pareto
 
-Every --constraint must hold. --pareto sweeps the first constraint's budget up to its value
+The predictor is `<workdir>/accuracy_predictor/`: trained by trainers/train_accuracy_predictor.py
+or a released one put there by export/import_accuracy_predictor.py. Every --constraint must
+hold. --pareto sweeps the first constraint's budget up to its value
 (others fixed) and reports the front. Writes <workdir>/search/{result.json,best_subnet.json,
 front.png} and prints a table.
 
