@@ -6,6 +6,8 @@
 #   make test         setup + the fast pytest suite on 2 workers
 #   make test-slow    setup + the tests marked slow
 #   make bazel-test   setup + bazel-setup + bazel test of every target not tagged slow
+#   make latency-tables  setup + rebuild, validate and document the shipped latency tables
+#                        (idle machine, about 1 h; see tools/rebuild_latency_tables.sh)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,10 +30,10 @@ BAZEL_OFFLINE_REPOS := /usr/src/bazel-bootstrap/mock_repos/rules_cc \
                        /usr/src/bazel-bootstrap/mock_repos/rules_java \
                        /usr/share/bazel/tools/platforms
 
-.PHONY: help setup bazel-setup demo test test-slow bazel-test
+.PHONY: help setup bazel-setup demo test test-slow bazel-test latency-tables
 
 help:
-	@sed -n '1,9p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,11p' $(firstword $(MAKEFILE_LIST))
 
 setup: $(SETUP_STAMP)
 
@@ -105,3 +107,9 @@ test-slow: setup
 
 bazel-test: setup bazel-setup
 	$(WITH_VENV) $(BAZEL) test --test_tag_filters=-slow //...
+
+# Latency tables of OFA-MobileNetV3 w1.0 (128-224 px) for the XNNPACK and builtin-kernel CPU
+# profiles, rebuilt from scratch on this host, validated on 60 fresh subnets; the figures
+# replace the block in ofa_tf/latency/README.md. Variables: see the script (OUT, PROFILES, DEST).
+latency-tables: setup
+	tools/rebuild_latency_tables.sh

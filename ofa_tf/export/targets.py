@@ -8,9 +8,8 @@ The main job's last step (issue 6, item 6): work directory + subnet config -> ex
 import dataclasses
 import os
 import time
-from typing import Callable, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ai_edge_litert import interpreter as litert
 import numpy as np
 import tf_keras
 
@@ -19,11 +18,17 @@ from ofa_tf.export import lowering
 from ofa_tf.export import qat
 from ofa_tf.export import recipes
 from ofa_tf.export import verify
+from ofa_tf.latency import litert_runner
 from ofa_tf.networks import extract_subnet
 from ofa_tf.search_space import SubnetConfig
 from ofa_tf.training import workdir as workdir_lib
 
 METHODS = ("ptq", "qat")
+# CPU op resolvers the report times every file with: the XNNPACK delegate (LiteRT's default)
+# and LiteRT's builtin kernels alone. Which is faster depends on the model and the CPU (issue
+# 17: XNNPACK runs 7x7 depthwise convolutions 20-70x slower than 5x5 on some x86 hosts, while
+# it runs 3x3/5x5 ones 3-10x faster than the builtin kernels); the app picks one.
+CPU_DELEGATES = {"xnnpack": True, "builtin": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +43,12 @@ class TargetExport:
     top1: LiteRT top-1 on the evaluation images, in [0, 1].
     keras_top1: top-1 of the float Keras subnet on the same images.
     agreement: fraction of images where LiteRT and the float Keras subnet agree on the class.
-    latency_ms: median LiteRT latency in ms (batch 1), or None when not measured.
+    latency_ms: median LiteRT latency in ms (batch 1) with the faster CPU delegate, or None
+      when not measured.
     edgetpu_mappable: the EdgeTPU analyzer maps every op (int8 targets), else None.
     edgetpu_ops: "mapped/total" ops from the analyzer (int8 targets), else "".
+    delegate_latencies_ms: ((delegate, ms), ...) for each CPU delegate timed (`CPU_DELEGATES`:
+      'xnnpack', 'builtin'), empty when the latency function returns one number.
   """
   target: str
   method: str
@@ -52,6 +60,14 @@ class TargetExport:
   latency_ms: Optional[float]
   edgetpu_mappable: Optional[bool]
   edgetpu_ops: str
+  delegate_latencies_ms: Tuple[Tuple[str, float], ...] = ()
+
+  @property
+  def best_delegate(self) -> Optional[str]:
+    """The CPU delegate with the smallest latency ('xnnpack' or 'builtin'), None if unknown."""
+    if not self.delegate_latencies_ms:
+      return None
+    return min(self.delegate_latencies_ms, key=lambda item: item[1])[0]
 
 
 def load_subnet_config(subnet: Union[str, SubnetConfig], space) -> SubnetConfig:
@@ -156,13 +172,20 @@ def extract_recalibrated(supernet, config: SubnetConfig, data,
 
 
 def litert_latency_ms(model_content: bytes, num_threads: int = 1, warmup_runs: int = 3,
-                      num_runs: int = 20) -> float:
+                      num_runs: int = 20, use_xnnpack: bool = True) -> float:
   """Median in-process LiteRT latency of one batch-1 inference, in ms (random inputs).
 
   A simple timer; `ofa_tf.latency.measure` is the full runner (rounds, delegates, devices).
+
+  Args:
+    model_content: .tflite flatbuffer bytes.
+    num_threads: CPU threads.
+    warmup_runs: untimed invokes first.
+    num_runs: timed invokes (wall clock).
+    use_xnnpack: apply LiteRT's default XNNPACK delegate (False: builtin kernels only,
+      `OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES`).
   """
-  interp = litert.Interpreter(model_content=bytes(model_content), num_threads=num_threads)
-  interp.allocate_tensors()
+  interp = litert_runner.make_interpreter(bytes(model_content), num_threads, use_xnnpack)
   detail = interp.get_input_details()[0]
   rng = np.random.default_rng(0)
   if np.issubdtype(detail["dtype"], np.integer):
@@ -179,6 +202,29 @@ def litert_latency_ms(model_content: bytes, num_threads: int = 1, warmup_runs: i
     interp.invoke()
     times.append((time.perf_counter() - start) * 1e3)
   return float(np.median(times))
+
+
+def delegate_latencies_ms(model_content: bytes, **kwargs) -> Dict[str, float]:
+  """{delegate: median latency ms} under each CPU delegate of `CPU_DELEGATES`.
+
+  Args:
+    model_content: .tflite flatbuffer bytes.
+    **kwargs: passed to `litert_latency_ms` (num_threads, warmup_runs, num_runs).
+  """
+  return {name: litert_latency_ms(model_content, use_xnnpack=flag, **kwargs)
+          for name, flag in CPU_DELEGATES.items()}
+
+
+def _latency_fields(value) -> Tuple[Optional[float], Tuple[Tuple[str, float], ...]]:
+  """(best ms, ((delegate, ms), ...)) from a latency function's number or mapping."""
+  if value is None:
+    return None, ()
+  if isinstance(value, Mapping):
+    if not value:
+      raise ValueError("latency_fn returned an empty mapping; expected {delegate: ms}")
+    items = tuple((str(k), float(v)) for k, v in value.items())
+    return min(v for _, v in items), items
+  return float(value), ()
 
 
 def _plan(targets, output_dir, method, overwrite):
@@ -216,7 +262,8 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
                              teacher: Optional[tf_keras.Model] = None,
                              eval_split: str = "test", max_eval_images: Optional[int] = None,
                              overwrite: bool = False,
-                             latency_fn: Optional[Callable[[bytes], float]] = litert_latency_ms,
+                             latency_fn: Optional[Callable[[bytes], Union[float, Mapping[
+                                 str, float]]]] = delegate_latencies_ms,
                              seed: int = 0) -> List[TargetExport]:
   """Exports a float tf_keras classifier for each target and measures each file.
 
@@ -235,8 +282,9 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
     eval_split: split for verification.
     max_eval_images: evaluate on at most this many images (None: the whole split).
     overwrite: replace existing files.
-    latency_fn: .tflite bytes -> latency in ms (default: `litert_latency_ms`, 1 thread), or
-      None to skip latency.
+    latency_fn: .tflite bytes -> latency in ms, or {delegate: ms} (default:
+      `delegate_latencies_ms`: XNNPACK and builtin kernels, 1 thread; the report then names
+      the faster), or None to skip latency.
     seed: seed of the QAT data order.
 
   Returns:
@@ -266,15 +314,17 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
       content = f.read()
     report = verify.verify_tflite(content, model, eval_images, eval_labels)
     edgetpu = result.edgetpu_report
+    latency, by_delegate = _latency_fields(latency_fn(content) if latency_fn else None)
     results.append(TargetExport(
         target=recipe.name, method=method if source is not model else "ptq", path=result.path,
         size_bytes=result.size_bytes, top1=report.top1, keras_top1=report.keras_top1,
         agreement=report.top1_agreement,
-        latency_ms=latency_fn(content) if latency_fn is not None else None,
+        latency_ms=latency,
         edgetpu_mappable=edgetpu.fully_mapped if edgetpu is not None else None,
         edgetpu_ops=(f"{edgetpu.ops_on_edgetpu}/{edgetpu.ops_on_edgetpu + edgetpu.ops_on_cpu}"
                      if edgetpu is not None
-                     else "")))
+                     else ""),
+        delegate_latencies_ms=by_delegate))
   return results
 
 
@@ -348,16 +398,25 @@ def export_for_targets(workdir: str, config: Union[str, SubnetConfig], data, out
                                   qat_steps=qat_steps, teacher=teacher, **kwargs)
 
 
+def _format_latency(r: TargetExport) -> Tuple[str, str]:
+  """('xnnpack 3.10 / builtin 12.40', 'xnnpack') or ('3.10', '-') or ('-', '-')."""
+  if r.delegate_latencies_ms:
+    return (" / ".join(f"{name} {ms:.2f}" for name, ms in r.delegate_latencies_ms),
+            r.best_delegate)
+  return (f"{r.latency_ms:.2f}" if r.latency_ms is not None else "-"), "-"
+
+
 def format_table(results: Sequence[TargetExport]) -> str:
-  """A Markdown table: target, method, bytes, LiteRT top-1, Keras top-1, agreement, latency,
-  EdgeTPU mapping."""
+  """A Markdown table: target, method, bytes, LiteRT top-1, Keras top-1, agreement, latency
+  under each CPU delegate (1 thread, ms) and the delegate to use, EdgeTPU mapping."""
   lines = ["| target | method | size (bytes) | LiteRT top-1 | Keras top-1 | agreement | "
-           "latency (ms) | EdgeTPU mappable |", "|---|---|---:|---:|---:|---:|---:|---|"]
+           "CPU latency (ms) | use | EdgeTPU mappable |",
+           "|---|---|---:|---:|---:|---:|---:|---|---|"]
   for r in results:
-    latency = f"{r.latency_ms:.2f}" if r.latency_ms is not None else "-"
+    latency, use = _format_latency(r)
     mapped = ("-" if r.edgetpu_mappable is None else
               f"{'yes' if r.edgetpu_mappable else 'no'} ({r.edgetpu_ops} ops)")
     lines.append(f"| {r.target} | {r.method} | {r.size_bytes} | {100 * r.top1:.2f}% | "
-                 f"{100 * r.keras_top1:.2f}% | {100 * r.agreement:.2f}% | {latency} | "
+                 f"{100 * r.keras_top1:.2f}% | {100 * r.agreement:.2f}% | {latency} | {use} | "
                  f"{mapped} |")
   return "\n".join(lines)

@@ -31,6 +31,42 @@ class SubnetConfigTest(tf.test.TestCase):
     self.assertEqual(targets.load_subnet_config(path, space), space.min_config(24))
 
 
+TINY_MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "testdata", "latency",
+                          "tiny_conv_fp32.tflite")
+
+
+class DelegateLatencyTest(tf.test.TestCase):
+
+  def test_times_both_cpu_delegates(self):
+    with open(TINY_MODEL, "rb") as f:
+      content = f.read()
+    latencies = targets.delegate_latencies_ms(content, warmup_runs=1, num_runs=3)
+    self.assertEqual(sorted(latencies), ["builtin", "xnnpack"])
+    self.assertTrue(all(ms > 0 for ms in latencies.values()))
+
+  def test_report_names_the_faster_delegate(self):
+    row = dict(method="ptq", path="x.tflite", size_bytes=10, top1=0.5, keras_top1=0.5,
+               agreement=1.0, edgetpu_mappable=None, edgetpu_ops="")
+    latency, items = targets._latency_fields({"xnnpack": 1346.0, "builtin": 127.0})
+    self.assertEqual(latency, 127.0)
+    slow_7x7 = targets.TargetExport(target="cpu_int8", latency_ms=latency,
+                                    delegate_latencies_ms=items, **row)
+    self.assertEqual(slow_7x7.best_delegate, "builtin")
+    latency, items = targets._latency_fields({"xnnpack": 13.0, "builtin": 60.0})
+    fast = targets.TargetExport(target="cpu_int8", latency_ms=latency,
+                                delegate_latencies_ms=items, **row)
+    self.assertEqual(fast.best_delegate, "xnnpack")
+    single = targets.TargetExport(target="cpu_fp32", latency_ms=2.5, **row)
+    self.assertIsNone(single.best_delegate)
+    table = targets.format_table([slow_7x7, fast, single])
+    self.assertIn("| xnnpack 1346.00 / builtin 127.00 | builtin |", table)
+    self.assertIn("| xnnpack 13.00 / builtin 60.00 | xnnpack |", table)
+    self.assertIn("| 2.50 | - |", table)
+    self.assertEqual(targets._latency_fields(None), (None, ()))
+    with self.assertRaisesRegex(ValueError, "empty mapping"):
+      targets._latency_fields({})
+
+
 class RecalibrateStaticBnTest(tf.test.TestCase):
 
   def test_statistics_match_numpy(self):
@@ -103,7 +139,7 @@ class SupernetExportTest(tf.test.TestCase):
     results = targets.export_for_targets(
         wd, config.to_json(), data, out, ("cpu_int8", "edgetpu_int8"),
         recalibration_images=64, max_eval_images=16,
-        latency_fn=lambda content: targets.litert_latency_ms(content, num_runs=2))
+        latency_fn=lambda content: targets.delegate_latencies_ms(content, num_runs=2))
     self.assertEqual([r.target for r in results], ["cpu_int8", "edgetpu_int8"])
     for r in results:
       self.assertTrue(os.path.exists(r.path))
@@ -112,8 +148,14 @@ class SupernetExportTest(tf.test.TestCase):
                                 {"INT8", "UINT8"})
       self.assertBetween(r.top1, 0.0, 1.0)
       self.assertGreater(r.latency_ms, 0.0)
+      by_delegate = dict(r.delegate_latencies_ms)
+      self.assertEqual(sorted(by_delegate), ["builtin", "xnnpack"])
+      self.assertEqual(r.latency_ms, min(by_delegate.values()))
+      self.assertEqual(by_delegate[r.best_delegate], r.latency_ms)
     self.assertTrue(results[1].edgetpu_mappable)
     table = targets.format_table(results)
+    self.assertRegex(table, r"\| cpu_int8 \| ptq \|.*\| xnnpack [0-9.]+ / builtin [0-9.]+ \| "
+                     r"(xnnpack|builtin) \|")
     self.assertIn("| edgetpu_int8 | ptq |", table)
     with self.assertRaisesRegex(ValueError, "exists"):
       targets.export_for_targets(wd, config, data, out, ("cpu_int8",),

@@ -16,7 +16,8 @@ code from the file is imported or run). Storage types: float16/32/64, int8/16/32
 bool.
 
 PyTorch is optional: only a cross-check test uses it when installed (CPU-only:
-`.venv/bin/pip install torch==2.13.0`, the `+cpu` wheel on this machine).
+`.venv/bin/pip install torch==2.13.0`, the `+cpu` wheel on this machine; for the pip package,
+the `torch` extra: `pip install ".[torch]"`).
 """
 
 from __future__ import annotations

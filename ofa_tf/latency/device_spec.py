@@ -58,6 +58,14 @@ class DeviceSpec:
     estimator: point estimate stored in tables and used for end-to-end measurements:
       'median' (min-of-medians over rounds) or 'min' (fastest timed run; see
       `LatencyStats.estimate`).
+    stable_rse: when many models are timed in passes, a model whose per-pass estimates have a
+      relative standard error (std / sqrt(n) / mean) above this after `passes` passes is
+      timed in further passes until it falls below it or `max_passes` is reached
+      (`measure.measure_until_stable`); 0 = exactly `passes` passes. Issue 17: kernel-7
+      layers spread +-30% between passes on one host while others agreed to a few percent.
+    max_passes: cap of those passes (0 = `passes`, i.e. no extra passes).
+    max_round_ms: in-process runner: soft time budget of one round of timed runs (0 = none);
+      slower models get fewer runs, at least 3 (`litert_runner.time_interpreter`).
   """
 
   name: str
@@ -80,6 +88,9 @@ class DeviceSpec:
   extra_flags: Tuple[str, ...] = ()
   clock: str = "auto"
   estimator: str = "min"
+  stable_rse: float = 0.0
+  max_passes: int = 0
+  max_round_ms: float = 0.0
 
   def __post_init__(self):
     if not self.name:
@@ -105,6 +116,13 @@ class DeviceSpec:
     for field in ("batch", "num_threads", "num_runs", "rounds", "passes"):
       if getattr(self, field) < 1:
         raise ValueError(f"DeviceSpec.{field} must be >= 1, got {getattr(self, field)!r}")
+    if not 0.0 <= self.stable_rse < 1.0:
+      raise ValueError(f"DeviceSpec.stable_rse must be in [0, 1), got {self.stable_rse!r}")
+    if self.max_passes and self.max_passes < self.passes:
+      raise ValueError(f"DeviceSpec.max_passes must be 0 or >= passes ({self.passes}), got "
+                       f"{self.max_passes!r}")
+    if self.max_round_ms < 0:
+      raise ValueError(f"DeviceSpec.max_round_ms must be >= 0, got {self.max_round_ms!r}")
     if self.warmup_runs < 0:
       raise ValueError(f"DeviceSpec.warmup_runs must be >= 0, got {self.warmup_runs!r}")
     if not isinstance(self.external_delegate_options, tuple) or not all(
@@ -113,6 +131,11 @@ class DeviceSpec:
                        "tuples")
     if not isinstance(self.extra_flags, tuple):
       raise ValueError("DeviceSpec.extra_flags must be a tuple of strings")
+
+  @property
+  def pass_limit(self) -> int:
+    """Most passes a model is timed in (`passes` unless `stable_rse` asks for more)."""
+    return max(self.passes, self.max_passes) if self.stable_rse > 0 else self.passes
 
   @property
   def uses_cpu_clock(self) -> bool:
@@ -137,12 +160,26 @@ class DeviceSpec:
     return cls.from_dict(json.loads(text))
 
 
+# Timing of the single-thread CPU profiles: 5 interleaved passes of 3 warm-up + 10 timed
+# runs (fewer for models above 30 ms: a 300 ms budget per pass, at least 3 runs), fastest
+# run; models whose fastest passes still disagree (relative standard error above 2%) get up
+# to 12 passes.
+_STABLE_1T = dict(warmup_runs=3, num_runs=10, rounds=1, passes=5, stable_rse=0.02,
+                  max_passes=12, max_round_ms=300.0)
+
 PROFILES = {
     "cpu_xnnpack_1t": DeviceSpec("cpu_xnnpack_1t", runner="litert", num_threads=1,
-                                 warmup_runs=3, num_runs=10, rounds=1, passes=5),
+                                 **_STABLE_1T),
     "cpu_xnnpack_1t_int8": DeviceSpec("cpu_xnnpack_1t_int8", runner="litert", precision="int8",
-                                      num_threads=1, warmup_runs=3, num_runs=10, rounds=1,
-                                      passes=5),
+                                      num_threads=1, **_STABLE_1T),
+    # The same CPU without the XNNPACK delegate: LiteRT's builtin optimized kernels. A
+    # deployment choice (the app picks the op resolver): on CPUs where XNNPACK runs 7x7
+    # depthwise convolutions through its slow per-channel GEMM path (README, issue 17) the
+    # builtin kernels run subnets with 7x7 blocks several times faster.
+    "cpu_builtin_1t": DeviceSpec("cpu_builtin_1t", runner="litert", num_threads=1,
+                                 use_xnnpack=False, **_STABLE_1T),
+    "cpu_builtin_1t_int8": DeviceSpec("cpu_builtin_1t_int8", runner="litert", precision="int8",
+                                      num_threads=1, use_xnnpack=False, **_STABLE_1T),
     "cpu_xnnpack_4t": DeviceSpec("cpu_xnnpack_4t", runner="litert", num_threads=4,
                                  estimator="median"),
     "android_cpu_1t": DeviceSpec("android_cpu_1t", runner="benchmark_model", adb=True,

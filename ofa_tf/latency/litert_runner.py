@@ -61,12 +61,34 @@ def fill_random_inputs(interp, rng: np.random.Generator) -> None:
 
 
 def time_interpreter(interp, warmup_runs: int, num_runs: int, rounds: int,
-                     cpu_clock: bool = False) -> LatencyStats:
-  """Times `interp.invoke()`; see the module docstring for the method and the clocks."""
-  for _ in range(warmup_runs):
-    interp.invoke()
+                     cpu_clock: bool = False, max_round_ms: float = 0.0) -> LatencyStats:
+  """Times `interp.invoke()`; see the module docstring for the method and the clocks.
+
+  Args:
+    interp: an interpreter with inputs set.
+    warmup_runs: untimed invokes first.
+    num_runs: timed invokes per round.
+    rounds: rounds (min-of-medians).
+    cpu_clock: time with the calling thread's CPU clock instead of wall time.
+    max_round_ms: soft time budget of one round (0 = none): a model whose fastest warm-up
+      invoke takes t ms gets max(3, min(num_runs, max_round_ms // t)) timed runs per round,
+      and its warm-up stops after the first invoke once the warm-up has used the budget. Slow
+      models (whole subnets, or kernel-7 layers on hosts where XNNPACK runs them 20-70x
+      slower, issue 17) then cost a few runs per pass, not `num_runs`: their timings are far
+      above the clock's resolution, and interference is handled by the passes.
+  """
   clock = time.thread_time_ns if cpu_clock else time.perf_counter_ns
   invoke = interp.invoke
+  fastest_warmup_ms, spent_ms = float("inf"), 0.0
+  for _ in range(warmup_runs):
+    t0 = clock()
+    invoke()
+    elapsed = (clock() - t0) / 1e6
+    fastest_warmup_ms, spent_ms = min(fastest_warmup_ms, elapsed), spent_ms + elapsed
+    if max_round_ms and spent_ms >= max_round_ms:
+      break
+  if max_round_ms and warmup_runs:
+    num_runs = max(3, min(num_runs, int(max_round_ms // max(fastest_warmup_ms, 1e-3))))
   all_rounds = []
   for _ in range(rounds):
     samples = np.empty(num_runs, dtype=np.float64)
@@ -89,7 +111,8 @@ class LiteRTRunner:
 
     Args:
       model: .tflite path or bytes.
-      spec: uses num_threads, use_xnnpack, warmup_runs, num_runs, rounds, clock.
+      spec: uses num_threads, use_xnnpack, warmup_runs, num_runs, rounds, clock,
+        max_round_ms.
 
     Returns:
       LatencyStats in ms.
@@ -97,4 +120,4 @@ class LiteRTRunner:
     interp = make_interpreter(model, spec.num_threads, spec.use_xnnpack)
     fill_random_inputs(interp, np.random.default_rng(self._seed))
     return time_interpreter(interp, spec.warmup_runs, spec.num_runs, spec.rounds,
-                            spec.uses_cpu_clock)
+                            spec.uses_cpu_clock, spec.max_round_ms)

@@ -17,7 +17,10 @@ Table file (JSON, or YAML by extension `.yaml`/`.yml`):
    "metadata": {"space": ..., "device": {DeviceSpec fields}, "resolutions": [...],
                 "tool_versions": {...}, "created": ISO-8601, "updated": ISO-8601, ...},
    "entries": {"<resolution>": {"<key>": {"mean": ms, "std": ms, "count": n,
-                                          "median": ms, "min": ms, "estimate": ms}}}}
+                                          "median": ms, "min": ms, "estimate": ms,
+                                          "passes": n, "rse": fraction}}}}
+metadata["host"] is the fingerprint of the measuring host (`host.host_fingerprint` plus the
+profile and thread count), checked by the predictor (`host.check_host`).
 The released Note10 files are bare `{key: {mean, std, count}}` maps, one per resolution.
 The value a predictor sums is `estimate` when present (the device spec's estimator applied by
 the runner, see `LatencyStats.estimate`), else `median`, else `mean` (released tables).
@@ -82,13 +85,19 @@ def parse_key(key: str) -> Dict[str, object]:
 
 @dataclasses.dataclass(frozen=True)
 class LutEntry:
-  """Latency of one layer, ms. `value` is what predictors sum."""
+  """Latency of one layer, ms. `value` is what predictors sum.
+
+  `passes` and `rse` (tables built with interleaved passes): how many passes timed the layer
+  and the relative standard error of its per-pass estimates (`measure.measure_until_stable`).
+  """
   mean: float
   std: float = 0.0
   count: int = 1
   median: Optional[float] = None
   min: Optional[float] = None
   estimate: Optional[float] = None
+  passes: Optional[int] = None
+  rse: Optional[float] = None
 
   @property
   def value(self) -> float:
@@ -103,10 +112,12 @@ class LutEntry:
   def from_dict(cls, data: Mapping) -> "LutEntry":
     if "mean" not in data:
       raise ValueError(f"latency-table entry without 'mean': {dict(data)!r}")
+    def optional(name, kind):
+      return None if data.get(name) is None else kind(data[name])
+
     return cls(float(data["mean"]), float(data.get("std", 0.0)), int(data.get("count", 1)),
-               None if data.get("median") is None else float(data["median"]),
-               None if data.get("min") is None else float(data["min"]),
-               None if data.get("estimate") is None else float(data["estimate"]))
+               optional("median", float), optional("min", float), optional("estimate", float),
+               optional("passes", int), optional("rse", float))
 
 
 class MissingEntryError(KeyError):

@@ -37,7 +37,8 @@ class TableFileTest(tf.test.TestCase):
     t = lut.LatencyTable(metadata={"space": "ofa_mbv3_tiny"})
     t.put(32, "Conv-input:32x32x3-output:16x16x16", lut.LutEntry(0.5, 0.01, 30, 0.45, 0.4))
     t.put(24, "Conv-input:24x24x3-output:12x12x16", lut.LutEntry(0.3))
-    t.put(24, "Conv_1-input:3x3x32-output:3x3x128", lut.LutEntry(0.3, 0.1, 9, 0.25, 0.2, 0.2))
+    t.put(24, "Conv_1-input:3x3x32-output:3x3x128", lut.LutEntry(0.3, 0.1, 9, 0.25, 0.2, 0.2,
+                                                                 passes=7, rse=0.031))
     return t
 
   def test_round_trip_json_and_yaml(self):
@@ -51,6 +52,9 @@ class TableFileTest(tf.test.TestCase):
       self.assertEqual(loaded.value(32, "Conv-input:32x32x3-output:16x16x16"), 0.45)
       self.assertEqual(loaded.value(24, "Conv-input:24x24x3-output:12x12x16"), 0.3)
       self.assertEqual(loaded.value(24, "Conv_1-input:3x3x32-output:3x3x128"), 0.2)
+      entry = loaded.get(24, "Conv_1-input:3x3x32-output:3x3x128")
+      self.assertEqual((entry.passes, entry.rse), (7, 0.031))
+      self.assertIsNone(loaded.get(24, "Conv-input:24x24x3-output:12x12x16").passes)
     self.assertEqual([n for n in os.listdir(self.get_temp_dir()) if n.startswith(".tmp")], [])
 
   def test_missing_layer_is_named(self):

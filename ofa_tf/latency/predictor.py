@@ -2,81 +2,36 @@
 estimated .tflite size, for one config or a batch.
 
 Latency of a subnet = sum of the table values of its layers (stem, blocks, head), then a
-linear correction `coef[0] + coef[1] * sum` fitted by least squares on a few subnets measured
-end to end (`fit_correction`): it absorbs what isolated layers miss (interpreter overhead per
-model, cache effects between layers). Without a correction the raw sum is returned (as the
-reference OFA predictor does with the Note10 tables).
+correction fitted on a few subnets measured end to end (`correction.py`: a global line, or a
+resolution- or kernel-dependent model when the calibration data shows it does better): it
+absorbs what isolated layers miss (interpreter overhead per model, cache effects between
+layers). Without a correction the raw sum is returned (as the reference OFA predictor does
+with the Note10 tables).
 
 Batched prediction gathers from a dense array `[resolution, block, kernel, expand]` built
 once per resolution, so scoring needs no key formatting (>= 10^4 configs/s).
 """
 
-import dataclasses
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
+from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
+from ofa_tf.latency.correction import Correction, CorrectionFeatures, fit_correction  # pylint: disable=unused-import
 from ofa_tf.search_space import SubnetConfig, count_macs, count_params
 
 BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
 
 
-@dataclasses.dataclass(frozen=True)
-class Correction:
-  """measured_ms ~= intercept_ms + slope * table_sum_ms, fitted on `num_subnets` subnets
-  (after outlier rejection)."""
-  intercept_ms: float = 0.0
-  slope: float = 1.0
-  num_subnets: int = 0
-
-  def apply(self, table_sum_ms):
-    return self.intercept_ms + self.slope * np.asarray(table_sum_ms, dtype=np.float64)
-
-  def to_dict(self):
-    return dataclasses.asdict(self)
-
-  @classmethod
-  def from_dict(cls, data):
-    return cls(float(data["intercept_ms"]), float(data["slope"]), int(data["num_subnets"]))
-
-
-def _weighted_line(x, y):
-  w = 1.0 / y
-  a = np.stack([np.ones_like(x), x], axis=1) * w[:, None]
-  (intercept, slope), *_ = np.linalg.lstsq(a, y * w, rcond=None)
-  return float(intercept), float(slope)
-
-
-def fit_correction(table_sums_ms: Sequence[float], measured_ms: Sequence[float],
-                   robust: bool = True) -> Correction:
-  """Least-squares fit of measured = a + b * sum.
-
-  Relative errors matter (small and large subnets alike), so rows are weighted by
-  1 / measured, i.e. the fit minimizes the squared relative error. With `robust`, subnets
-  whose relative residual exceeds max(5%, 3 x 1.4826 x MAD) are dropped and the line refit
-  once: one end-to-end measurement disturbed by a co-running job (seen on the shared dev
-  machine: +40% on one of ten subnets) would otherwise tilt the line for every prediction.
-
-  Raises:
-    ValueError: fewer than 2 subnets or mismatched lengths.
-  """
-  x = np.asarray(table_sums_ms, dtype=np.float64)
-  y = np.asarray(measured_ms, dtype=np.float64)
-  if x.shape != y.shape or x.size < 2:
-    raise ValueError(f"fit_correction needs >= 2 (sum, measured) pairs of equal length, got "
-                     f"{x.size} and {y.size}")
-  intercept, slope = _weighted_line(x, y)
-  used = x.size
-  if robust and x.size >= 4:
-    rel = (intercept + slope * x - y) / y
-    mad = np.median(np.abs(rel - np.median(rel)))
-    keep = np.abs(rel - np.median(rel)) <= max(0.05, 3 * 1.4826 * mad)
-    if 2 <= keep.sum() < x.size:
-      intercept, slope = _weighted_line(x[keep], y[keep])
-      used = int(keep.sum())
-  return Correction(intercept, slope, used)
+def measured_on_this_cpu(table: lut.LatencyTable) -> bool:
+  """True when the table's device profile times models on the machine that runs it (runner
+  'litert' / 'litert_benchmark', or a local benchmark_model), i.e. its host fingerprint must
+  match this host's. Tables without a device runner (the released Note10 tables) and adb
+  profiles describe another device."""
+  device = table.metadata.get("device")
+  return isinstance(device, dict) and "runner" in device and not device.get("adb", False)
 
 
 class EfficiencyPredictor:
@@ -89,16 +44,26 @@ class EfficiencyPredictor:
       the identity (raw sum).
     precision: weight precision for the .tflite size estimate (default: the table's device
       precision, else 'fp32').
+    host_check: what to do when the table was measured on this machine's CPU (an in-process
+      or local profile) but on another host, or has no fingerprint (`host.check_host`):
+      'warn' (a UserWarning naming both hosts), 'error' (`host.HostMismatchError`) or
+      'ignore' (accept it). Tables of remote devices (adb profiles, the Note10 tables) are
+      not checked.
+    table_name: names the table in those messages (e.g. its path).
 
   Raises:
     ValueError: the table was built for another space.
+    host.HostMismatchError: host_check='error' and the table is from another host.
   """
 
   def __init__(self, table: lut.LatencyTable, space, correction: Optional[Correction] = None,
-               precision: Optional[str] = None):
+               precision: Optional[str] = None, host_check: str = "warn",
+               table_name: str = "latency table"):
     table_space = table.metadata.get("space")
     if table_space != space.name:
       raise ValueError(f"latency table was built for space {table_space!r}, not {space.name!r}")
+    if measured_on_this_cpu(table):
+      host.check_host(table.metadata.get("host"), what=table_name, on_mismatch=host_check)
     self.table = table
     self.space = space
     if correction is None and "correction" in table.metadata:
@@ -169,15 +134,30 @@ class EfficiencyPredictor:
 
   def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
     """Vectorized raw table sums (ms) from `encode` arrays."""
+    return self._dense_fixed[r_idx] + self._active_block_values(r_idx, k_idx, e_idx,
+                                                                active).sum(axis=1)
+
+  def _active_block_values(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
     blocks = np.arange(self.space.num_blocks)[None, :]
-    per_block = self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx]
-    return self._dense_fixed[r_idx] + (per_block * active).sum(axis=1)
+    return self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx] * active
+
+  def features(self, configs: Iterable[SubnetConfig]) -> CorrectionFeatures:
+    """What the correction sees of each config: table sum, resolution, and the table sum of
+    the active blocks of each kernel size (ms)."""
+    configs = list(configs)
+    r_idx, k_idx, e_idx, active = self.encode(configs)
+    per_block = self._active_block_values(r_idx, k_idx, e_idx, active)
+    kernel_sums = np.stack([(per_block * (k_idx == j)).sum(axis=1)
+                            for j in range(len(self.space.kernel_sizes))], axis=1)
+    return CorrectionFeatures(self._dense_fixed[r_idx] + per_block.sum(axis=1),
+                              np.array([c.r for c in configs], np.int64), kernel_sums,
+                              tuple(self.space.kernel_sizes))
 
   # --- Public metrics ------------------------------------------------------------------------
 
   def latency_batch(self, configs: Iterable[SubnetConfig]) -> np.ndarray:
-    """Predicted latency (ms) of each config: correction(table sum)."""
-    return self.correction.apply(self.table_sum_arrays(*self.encode(configs)))
+    """Predicted latency (ms) of each config: correction(table sum and features)."""
+    return self.correction.apply(self.features(configs))
 
   def latency(self, config: SubnetConfig) -> float:
     return float(self.latency_batch([config])[0])
@@ -207,17 +187,20 @@ class EfficiencyPredictor:
             "params": self.params(config), "tflite_bytes": self.tflite_bytes(config)}
 
 
-def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
+def load_predictor(tables_dir: str, profile: str,
+                   host_check: str = "warn") -> EfficiencyPredictor:
   """The predictor of device profile `profile` from the tables kept in `tables_dir`.
 
   Looks for `<tables_dir>/<profile>.json` (or `.yaml`/`.yml`), a table written by
   export/build_latency_table.py, or a directory `<tables_dir>/<profile>/` of released
   `{r}_lookup_table.yaml` files (e.g. the OFA Note10 tables, width-1.2 space). The space is the
-  registered one named in the table, restricted to the table's resolutions.
+  registered one named in the table, restricted to the table's resolutions. The table's host
+  fingerprint is checked against this host (`EfficiencyPredictor`, `host_check`).
 
   Raises:
     FileNotFoundError: no table for `profile` in `tables_dir` (the message lists what is there).
-    ValueError: the table names no registered space.
+    ValueError: the table names no registered space, or was built for another profile.
+    host.HostMismatchError: host_check='error' and the table is from another host.
   """
   import os  # pylint: disable=g-import-not-at-top
   from ofa_tf.search_space import get_space  # pylint: disable=g-import-not-at-top
@@ -225,6 +208,10 @@ def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
   files = [base + ext for ext in (".json", ".yaml", ".yml") if os.path.isfile(base + ext)]
   if files:
     table = lut.load_table(files[0])
+    built_for = (table.metadata.get("device") or {}).get("name")
+    if built_for not in (None, profile):
+      raise ValueError(f"{files[0]} was built for device profile {built_for!r}, not "
+                       f"{profile!r}: name each table after its profile")
   elif os.path.isdir(base):
     table = lut.load_note10_tables(base, device=profile)
   else:
@@ -234,10 +221,11 @@ def load_predictor(tables_dir: str, profile: str) -> EfficiencyPredictor:
         f"{profile}.yaml or a {profile}/ directory of {{r}}_lookup_table.yaml files; found "
         f"{present}); build one with export/build_latency_table.py")
   space = get_space(table.metadata.get("space", "")).replace(resolutions=table.resolutions)
-  return EfficiencyPredictor(table, space)
+  return EfficiencyPredictor(table, space, host_check=host_check,
+                             table_name=files[0] if files else base)
 
 
-def load_latency_fn(tables_dir: str, profile: str):
+def load_latency_fn(tables_dir: str, profile: str, host_check: str = "warn"):
   """`load_predictor(...).latency_batch`: Sequence[SubnetConfig] -> np.ndarray of ms (the
   search's latency constraint)."""
-  return load_predictor(tables_dir, profile).latency_batch
+  return load_predictor(tables_dir, profile, host_check).latency_batch

@@ -2,10 +2,12 @@
 
 import os
 import shutil
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import predictor as pl
 from ofa_tf.search_space import SubnetConfig, count_macs, get_space
@@ -95,6 +97,77 @@ class Note10Test(tf.test.TestCase):
     self.assertEqual(m["macs"], count_macs(self.space.network_spec(W12_CONFIG)))
     self.assertGreater(m["params"], 0)
     self.assertGreater(m["tflite_bytes"], 3 * m["params"])
+
+
+SHIPPED_INT8 = os.path.join(os.path.dirname(__file__), "..", "..", "testdata", "latency",
+                            "tables", "w10_cpu_xnnpack_1t_int8.json")
+XEON_AMX = {"cpu_model": "Intel(R) Xeon(R) CPU @ 2.00GHz", "machine": "x86_64",
+            "isa_flags": ["amx_int8", "amx_tile", "avx2", "avx512_vnni", "avx512f"],
+            "litert": "2.3.0", "cpu_count": 2, "profile": "cpu_xnnpack_1t_int8",
+            "num_threads": 1}
+
+
+class HostCheckTest(tf.test.TestCase):
+  """A table measured on another host warns (or is refused); remote-device tables are not
+  checked; tables from before fingerprints load with a warning."""
+
+  def setUp(self):
+    super().setUp()
+    self.table = lut.load_table(SHIPPED_INT8)
+    self.space = get_space("ofa_mbv3_w1.0").replace(resolutions=self.table.resolutions)
+    self.here = host.host_fingerprint()
+
+  def _save(self, table_host, name="cpu_xnnpack_1t_int8"):
+    self.table.metadata["host"] = table_host
+    tables = self.get_temp_dir()
+    lut.save_table(self.table, os.path.join(tables, name + ".json"))
+    return tables
+
+  def test_table_from_another_host_warns_naming_both(self):
+    tables = self._save(dict(XEON_AMX, cpu_model="Intel(R) Xeon(R) CPU @ 2.00GHz (test)"))
+    with self.assertWarns(UserWarning) as ctx:
+      pred = pl.load_predictor(tables, "cpu_xnnpack_1t_int8")
+    message = str(ctx.warning)
+    self.assertIn("measured on another host", message)
+    self.assertIn("Intel(R) Xeon(R) CPU @ 2.00GHz (test)", message)
+    self.assertIn(self.here["cpu_model"], message)
+    self.assertIn("cpu_xnnpack_1t_int8.json", message)
+    self.assertGreater(pred.latency(self.space.min_config(160)), 0.0)  # Still usable.
+
+  def test_table_from_another_host_refused_on_error(self):
+    tables = self._save(dict(XEON_AMX, cpu_model="Some other CPU"))
+    with self.assertRaisesRegex(host.HostMismatchError, "Some other CPU"):
+      pl.load_latency_fn(tables, "cpu_xnnpack_1t_int8", host_check="error")
+    with warnings.catch_warnings():
+      warnings.simplefilter("error")  # Accepted explicitly: no warning.
+      pl.load_latency_fn(tables, "cpu_xnnpack_1t_int8", host_check="ignore")
+
+  def test_table_of_this_host_is_silent(self):
+    tables = self._save(dict(self.here, profile="cpu_xnnpack_1t_int8", num_threads=1))
+    with warnings.catch_warnings():
+      warnings.simplefilter("error")
+      pl.load_predictor(tables, "cpu_xnnpack_1t_int8", host_check="error")
+
+  def test_shipped_table_without_fingerprint_warns_not_crashes(self):
+    self.assertNotIn("cpu_model", self.table.metadata.get("host", {}))
+    with self.assertWarnsRegex(UserWarning, "no host fingerprint"):
+      pred = pl.EfficiencyPredictor(self.table, self.space, table_name=SHIPPED_INT8)
+    self.assertGreater(pred.latency(self.space.max_config(224)), 0.0)
+
+  def test_remote_device_tables_are_not_checked(self):
+    self.table.metadata["device"] = dict(self.table.metadata["device"], runner="benchmark_model",
+                                         adb=True)
+    with warnings.catch_warnings():
+      warnings.simplefilter("error")
+      pl.EfficiencyPredictor(self.table, self.space, host_check="error")
+      pl.EfficiencyPredictor(lut.load_note10_tables(NOTE10), get_space("ofa_mbv3_w1.2"),
+                             host_check="error")
+
+  def test_table_of_another_profile_refused(self):
+    tables = self._save(dict(self.here), name="cpu_builtin_1t_int8")
+    with self.assertRaisesRegex(ValueError, "built for device profile 'cpu_xnnpack_1t_int8', "
+                                "not 'cpu_builtin_1t_int8'"):
+      pl.load_predictor(tables, "cpu_builtin_1t_int8")
 
 
 class CorrectionTest(tf.test.TestCase):

@@ -9,7 +9,12 @@ Pipeline (profiled on the 2-core dev machine: converting, not timing, dominates)
      (a resumed build converts only what is missing);
   3. time them in this process with the profile's runner (no conversion runs concurrently
      with timing), in chunks of `measure_chunk` layers, each chunk in `device.passes`
-     interleaved passes; the table is saved atomically after each chunk.
+     interleaved passes, and layers whose per-pass estimates disagree (relative standard
+     error above `device.stable_rse`) in further passes up to `device.max_passes`; layers
+     still unstable then are listed in `metadata['unstable_layers']`; the table is saved
+     atomically after each chunk.
+The table records the host fingerprint (`host.host_fingerprint`, profile, threads): a table
+holds only on the host that measured it, and the predictor checks it.
 An interrupted build resumes from the table file and the model cache: cached entries are not
 re-measured. The table refuses to resume a file built for another space or device profile.
 """
@@ -23,10 +28,11 @@ import platform
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
 from ofa_tf.latency.device_spec import DeviceSpec
-from ofa_tf.latency.measure import make_runner, measure_many
+from ofa_tf.latency.measure import make_runner, measure_until_stable
 from ofa_tf.search_space import get_space
 
 
@@ -122,15 +128,32 @@ def _check_resumable(table: lut.LatencyTable, config: TableBuildConfig) -> None:
     if device.get(field) != getattr(config.device, field):
       mismatches.append(f"device.{field} {device.get(field)!r} != "
                         f"{getattr(config.device, field)!r}")
+  if _measures_here(config.device):
+    diff = host.differences(meta.get("host") or {}, host.host_fingerprint())
+    if diff:  # One table, one host: never mix timings of two machines.
+      mismatches.append("host " + ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items()))
   if mismatches:
     raise ValueError(f"{config.output} was built for another setup ({'; '.join(mismatches)}); "
                      "refusing to resume or overwrite it: choose another --output")
 
 
+def _measures_here(device: DeviceSpec) -> bool:
+  """True when the device spec times models on this machine (not on an adb device)."""
+  return not device.adb
+
+
+def table_host(device: DeviceSpec) -> Dict[str, object]:
+  """`metadata['host']` of a table measured with `device`: this host's fingerprint, the
+  profile and the thread count (or, for adb profiles, only the profile: the device is
+  elsewhere)."""
+  fingerprint = host.host_fingerprint() if _measures_here(device) else {}
+  return dict(fingerprint, profile=device.name, num_threads=device.num_threads)
+
+
 def _new_metadata(config: TableBuildConfig, resolutions) -> Dict[str, object]:
   return {"space": config.space, "device": dataclasses.asdict(config.device),
           "resolutions": list(resolutions), "tool_versions": tool_versions(),
-          "host": {"machine": platform.machine(), "cpu_count": os.cpu_count()},
+          "host": table_host(config.device),
           "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
           "method": "per-layer tiny .tflite models (layer_models), timed with the device runner"}
 
@@ -198,23 +221,35 @@ def build_table(config: TableBuildConfig, runner=None,
   runner = runner or make_runner(config.device, config.benchmark_binary)
   t1 = time.perf_counter()
   chunk, passes = config.measure_chunk, config.device.passes
+  timed = [0]  # timings of the chunks done
   for start in range(0, len(todo), chunk):
     keys = todo[start:start + chunk]
 
     def report(done, total, elapsed, start=start, keys=keys):
-      if progress:  # Counted in timings: passes x layers over the whole build.
-        finished, everything = start * passes + done, len(todo) * passes
+      if progress:  # Counted in timings: at least passes x layers over the whole build.
+        finished = timed[0] + done
+        everything = max(finished, timed[0] + total + (len(todo) - start - len(keys)) * passes)
         spent = time.perf_counter() - t1
         progress(Progress(finished, everything, spent, spent / finished * (everything - finished),
                           f"layers {start + 1}-{start + len(keys)} of {len(todo)}", "measure"))
 
     paths = [_model_path(cache, k, config.device) for k in keys]
-    for key, stats in zip(keys, measure_many(paths, config.device, runner, progress=report)):
+    unstable = dict(table.metadata.get("unstable_layers", {}))
+    for key, m in zip(keys, measure_until_stable(paths, config.device, runner,
+                                                 progress=report)):
+      stats = m.stats
       entry = lut.LutEntry(mean=stats.mean_ms, std=stats.std_ms, count=stats.count,
                            median=stats.median_ms, min=stats.min_ms,
-                           estimate=stats.estimate(config.device.estimator))
+                           estimate=stats.estimate(config.device.estimator),
+                           passes=m.passes, rse=m.rse)
       for r in where[key]:
         table.put(r, key, entry)
+      timed[0] += m.passes
+      if not m.stable:
+        unstable[key] = {"rse": m.rse, "passes": m.passes,
+                         "pass_estimates_ms": list(m.pass_estimates_ms)}
+    if unstable:
+      table.metadata["unstable_layers"] = unstable
     timing["measure_partial"] = time.perf_counter() - t1
     table.metadata["build_seconds"] = timing
     lut.save_table(table, config.output)  # A resumed build re-measures at most one chunk.

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from ofa_tf.latency import device_spec as ds
+from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers as nl
 from ofa_tf.latency import table_builder as tb
@@ -32,13 +33,32 @@ class FakeRunner:
     return LatencyStats(v, v, 0.0, v, 3)
 
 
+class ErraticRunner:
+  """1 ms for every layer except the model of `erratic_size` bytes, which spreads +-30% over
+  passes forever (golden-ratio sequence)."""
+
+  def __init__(self, erratic_size):
+    self.erratic_size = erratic_size
+    self.erratic_calls = 0
+
+  def measure(self, model, spec):
+    with open(model, "rb") as f:
+      size = len(f.read())
+    v = 1.0
+    if size == self.erratic_size:
+      v = 0.7 + 0.6 * ((self.erratic_calls * 0.618034) % 1)
+      self.erratic_calls += 1
+    return LatencyStats(v, v, 0.0, v, 3)
+
+
 class TableBuilderTest(tf.test.TestCase):
 
-  def _config(self, **kw):
+  def _config(self, stable_rse=0.0, **kw):
     out = os.path.join(self.get_temp_dir(), "table.json")
     kw.setdefault("resolutions", (24, 32))
-    return tb.TableBuildConfig(space="ofa_mbv3_tiny", device=ds.get_profile("cpu_xnnpack_1t"),
-                               output=out, measure_chunk=4, **kw)
+    device = ds.get_profile("cpu_xnnpack_1t", stable_rse=stable_rse)
+    return tb.TableBuildConfig(space="ofa_mbv3_tiny", device=device, output=out,
+                               measure_chunk=4, **kw)
 
   def _fill_cache(self, config):
     """Pretend every layer was converted: distinct fake bytes per key (no TensorFlow)."""
@@ -100,6 +120,38 @@ class TableBuilderTest(tf.test.TestCase):
                                 device=ds.get_profile("cpu_xnnpack_1t_int8"), resolutions=(24,))
     with self.assertRaisesRegex(ValueError, "built for another setup.*device.name"):
       tb.build_table(other, runner=FakeRunner())
+
+  def test_unstable_layers_get_more_passes_then_are_reported(self):
+    config = self._config(stable_rse=0.02, resolutions=(24,))
+    _, keys = self._fill_cache(config)
+    table = tb.build_table(config, runner=ErraticRunner(erratic_size=100))  # keys[0]
+    device = config.device
+    self.assertEqual(list(table.metadata["unstable_layers"]), [keys[0]])
+    report = table.metadata["unstable_layers"][keys[0]]
+    self.assertEqual(report["passes"], device.max_passes)
+    self.assertGreater(report["rse"], device.stable_rse)
+    self.assertLen(report["pass_estimates_ms"], device.max_passes)
+    entry = table.get(24, keys[0])
+    self.assertEqual((entry.passes, entry.rse), (device.max_passes, report["rse"]))
+    self.assertAlmostEqual(entry.estimate, min(report["pass_estimates_ms"]))
+    steady = table.get(24, keys[1])
+    self.assertEqual((steady.passes, steady.rse, steady.estimate), (device.passes, 0.0, 1.0))
+    loaded = lut.load_table(config.output)
+    self.assertEqual(loaded.get(24, keys[0]), entry)
+
+  def test_host_fingerprint_recorded_and_resume_elsewhere_refused(self):
+    config = self._config(resolutions=(24,))
+    self._fill_cache(config)
+    table = tb.build_table(config, runner=FakeRunner())
+    here = host.host_fingerprint()
+    recorded = table.metadata["host"]
+    for field in host.HOST_FIELDS:
+      self.assertEqual(recorded[field], here[field])
+    self.assertEqual((recorded["profile"], recorded["num_threads"]), ("cpu_xnnpack_1t", 1))
+    table.metadata["host"] = dict(recorded, cpu_model="Intel(R) Xeon(R) CPU @ 2.00GHz")
+    lut.save_table(table, config.output)
+    with self.assertRaisesRegex(ValueError, "built for another setup.*host cpu_model"):
+      tb.build_table(config, runner=FakeRunner())
 
   def test_bad_resolution(self):
     with self.assertRaisesRegex(ValueError, "not in space ofa_mbv3_tiny"):

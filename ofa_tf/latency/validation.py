@@ -24,7 +24,8 @@ from ofa_tf.latency import layer_models
 from ofa_tf.latency import lut
 from ofa_tf.latency.device_spec import DeviceSpec
 from ofa_tf.latency.measure import make_runner, measure_many
-from ofa_tf.latency.predictor import Correction, EfficiencyPredictor, fit_correction
+from ofa_tf.latency.correction import Correction, fit_best_correction, fit_correction
+from ofa_tf.latency.predictor import EfficiencyPredictor
 from ofa_tf.search_space import SubnetConfig, get_space
 
 
@@ -125,10 +126,16 @@ def calibrate(table: lut.LatencyTable, space, device: DeviceSpec, num_subnets: i
 def calibrate_from_measurements(table: lut.LatencyTable, space,
                                 rows: Sequence[SubnetMeasurement],
                                 seed: Optional[int] = None) -> Tuple[Correction, float]:
-  """`calibrate` on subnets already measured (e.g. while the table was being built)."""
-  pred = EfficiencyPredictor(table, space, correction=Correction())
+  """`calibrate` on subnets already measured (e.g. while the table was being built).
+
+  The correction is the kind with the smallest leave-one-out error on these subnets
+  (`correction.fit_best_correction`: a global line unless a resolution- or kernel-dependent
+  model does clearly better).
+  """
+  pred = EfficiencyPredictor(table, space, correction=Correction(), host_check="ignore")
   sums = [pred.table_sum(r.config) for r in rows]
-  correction = fit_correction(sums, [r.measured_ms for r in rows])
+  correction = fit_best_correction(pred.features([r.config for r in rows]),
+                                   [r.measured_ms for r in rows])
   c = fit_macs_baseline([pred.macs(r.config) for r in rows], [r.measured_ms for r in rows])
   table.metadata["correction"] = correction.to_dict()
   table.metadata["macs_baseline_ms_per_mac"] = c
@@ -139,8 +146,10 @@ def calibrate_from_measurements(table: lut.LatencyTable, space,
 
 def refit_correction(table: lut.LatencyTable, space) -> Correction:
   """Refits `metadata['correction']` from the stored calibration measurements (no timing)."""
-  rows = table.metadata["calibration"]["subnets"]
-  correction = fit_correction([r["table_sum_ms"] for r in rows], [r["measured_ms"] for r in rows])
+  rows = [SubnetMeasurement.from_dict(r) for r in table.metadata["calibration"]["subnets"]]
+  pred = EfficiencyPredictor(table, space, correction=Correction(), host_check="ignore")
+  correction = fit_best_correction(pred.features([r.config for r in rows]),
+                                   [r.measured_ms for r in rows])
   table.metadata["correction"] = correction.to_dict()
   return correction
 
@@ -159,9 +168,11 @@ def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> 
   """Scores the table predictor and the MACs baseline against measured subnets.
 
   Returns:
-    {'table': metrics (corrected sum), 'table_raw_sum': metrics, 'macs_baseline': metrics,
-     'tflite_size_mape': %, 'correction': {...}, 'macs_baseline_ms_per_mac': float,
-     'subnets': [...]}.
+    {'table': metrics (the table's correction), 'table_linear': metrics (a global line
+     fitted on the same calibration subnets, for comparison; absent without them),
+     'table_raw_sum': metrics, 'macs_baseline': metrics, 'tflite_size_mape': %,
+     'correction': {...}, 'macs_baseline_ms_per_mac': float, 'host': the table's host
+     fingerprint, 'subnets': [...]}.
 
   Raises:
     ValueError: the table has no calibration (run `calibrate` first).
@@ -170,20 +181,29 @@ def score(table: lut.LatencyTable, space, rows: Sequence[SubnetMeasurement]) -> 
     raise ValueError("table has no calibration (metadata 'macs_baseline_ms_per_mac'); build it "
                      "with calibration subnets first")
   pred = EfficiencyPredictor(table, space)
+  configs = [r.config for r in rows]
   measured = [r.measured_ms for r in rows]
-  sums = [pred.table_sum(r.config) for r in rows]
-  macs = [pred.macs(r.config) for r in rows]
-  estimated = [pred.tflite_bytes(r.config) for r in rows]
+  sums = [pred.table_sum(config) for config in configs]
+  macs = [pred.macs(config) for config in configs]
+  estimated = [pred.tflite_bytes(config) for config in configs]
   c = float(table.metadata["macs_baseline_ms_per_mac"])
-  predicted = pred.correction.apply(sums)
+  predicted = pred.latency_batch(configs)
   size_err = [abs(e - r.tflite_bytes) / r.tflite_bytes for e, r in zip(estimated, rows)]
+  extra = {}
+  calibration = table.metadata.get("calibration", {}).get("subnets", [])
+  if len(calibration) >= 2:
+    line = fit_correction([r["table_sum_ms"] for r in calibration],
+                          [r["measured_ms"] for r in calibration])
+    extra["table_linear"] = error_metrics(line.apply(sums), measured)
   return {
       "table": error_metrics(predicted, measured),
+      **extra,
       "table_raw_sum": error_metrics(sums, measured),
       "macs_baseline": error_metrics([c * m for m in macs], measured),
       "tflite_size_mape": float(100 * np.mean(size_err)),
       "correction": pred.correction.to_dict(),
       "macs_baseline_ms_per_mac": c,
+      "host": table.metadata.get("host", {}),
       "subnets": [dict(r.to_dict(), predicted_ms=float(p), table_sum_ms=t, macs=m,
                        estimated_bytes=e)
                   for r, p, t, m, e in zip(rows, predicted, sums, macs, estimated)],

@@ -6,6 +6,11 @@ A constraint is a metric and an upper bound, written as a string:
   params:5e6                    parameters <= 5e6
   int8_size_bytes:2e6           estimated int8 model size <= 2e6 bytes (see `efficiency`)
   latency_ms:cpu_xnnpack_1t:5   predicted latency on device profile `cpu_xnnpack_1t` <= 5 ms
+  latency_ms:cpu_xnnpack_1t_int8|cpu_builtin_1t_int8:20
+                                the best of several profiles <= 20 ms: the app picks the
+                                fastest delegate per model (issue 17: on CPUs where XNNPACK
+                                runs 7x7 depthwise layers 20-70x slower than 5x5, subnets with
+                                7x7 blocks can still meet the budget with the builtin kernels)
 
 Latency comes from an injected `LatencyFactory`: a callable mapping a device profile name to
 a batched predictor `Sequence[SubnetConfig] -> np.ndarray` of milliseconds (the
@@ -29,6 +34,7 @@ LatencyFactory = Callable[[str], LatencyFn]
 
 STATIC_METRICS = ("macs", "params", "int8_size_bytes")
 LATENCY_METRIC = "latency_ms"
+PROFILE_SEPARATOR = "|"
 METRICS = STATIC_METRICS + (LATENCY_METRIC,)
 
 
@@ -39,7 +45,8 @@ class Constraint:
   Attributes:
     metric: one of "macs", "params", "int8_size_bytes", "latency_ms".
     budget: the upper bound (MACs, parameters, bytes or ms).
-    profile: device profile name for "latency_ms" (e.g. "cpu_xnnpack_1t"); None otherwise.
+    profile: device profile name for "latency_ms" (e.g. "cpu_xnnpack_1t"), or several
+      joined by "|" for the best (smallest) latency among them; None otherwise.
   """
   metric: str
   budget: float
@@ -52,10 +59,17 @@ class Constraint:
       raise ValueError(f"Constraint.profile must be a device profile name for {LATENCY_METRIC} "
                        f"and None for other metrics; got metric={self.metric!r}, "
                        f"profile={self.profile!r}")
+    if self.profile:
+      profile_alternatives(self.profile)
     budget = float(self.budget)
     if not np.isfinite(budget) or budget <= 0:
       raise ValueError(f"Constraint.budget must be a positive number, got {self.budget!r}")
     object.__setattr__(self, "budget", budget)
+
+  @property
+  def profiles(self) -> tuple[str, ...]:
+    """The device profiles of a latency constraint (several for a best-of constraint)."""
+    return profile_alternatives(self.profile) if self.profile else ()
 
   @property
   def key(self) -> str:
@@ -70,7 +84,8 @@ class Constraint:
 
   @classmethod
   def parse(cls, text: str) -> "Constraint":
-    """Parses "macs:300e6", "params:5e6", "int8_size_bytes:2e6", "latency_ms:<profile>:5".
+    """Parses "macs:300e6", "params:5e6", "int8_size_bytes:2e6", "latency_ms:<profile>:5",
+    "latency_ms:<profile>|<profile>:5".
 
     Raises:
       ValueError: unknown metric, missing profile or a budget that is not a positive number.
@@ -82,12 +97,26 @@ class Constraint:
       (metric, budget), profile = parts, None
     else:
       raise ValueError(f"cannot parse constraint {text!r}; expected one of 'macs:<n>', "
-                       f"'params:<n>', 'int8_size_bytes:<n>', 'latency_ms:<profile>:<ms>'")
+                       f"'params:<n>', 'int8_size_bytes:<n>', 'latency_ms:<profile>:<ms>', "
+                       f"'latency_ms:<profile>|<profile>:<ms>'")
     try:
       value = float(budget)
     except ValueError:
       raise ValueError(f"constraint {text!r}: budget {budget!r} is not a number") from None
     return cls(metric=metric, budget=value, profile=profile)
+
+
+def profile_alternatives(profile: str) -> tuple[str, ...]:
+  """Splits "a|b" into ("a", "b"); one profile gives a 1-tuple.
+
+  Raises:
+    ValueError: an empty or repeated profile name.
+  """
+  names = tuple(name.strip() for name in profile.split(PROFILE_SEPARATOR))
+  if not all(names) or len(set(names)) != len(names):
+    raise ValueError(f"latency profile {profile!r}: expected device profile names joined by "
+                     f"{PROFILE_SEPARATOR!r}, each non-empty and given once")
+  return names
 
 
 def parse_metric_key(key: str) -> tuple[str, str | None]:
@@ -189,6 +218,10 @@ class Metrics:
     return smallest
 
   def _latency_fn(self, profile: str) -> LatencyFn:
+    names = profile_alternatives(profile)
+    if len(names) > 1:  # Best of several profiles: the fastest delegate per subnet.
+      fns = [self._latency_fn(name) for name in names]
+      return lambda configs: np.min([np.asarray(fn(configs), np.float64) for fn in fns], axis=0)
     if profile not in self._latency_fns:
       if self._latency_factory is None:
         raise ValueError(f"latency constraint on profile {profile!r} needs a latency_factory "

@@ -45,6 +45,33 @@ class ConstraintTest(tf.test.TestCase):
     self.assertAllEqual(ok, macs <= budget)
     self.assertAllEqual(values["macs"], macs)
 
+  def test_best_of_profiles(self):
+    space = get_space("ofa_mbv3_tiny")
+    calls = []
+
+    def factory(profile):
+      calls.append(profile)
+      return fake_latency_factory(profile)
+
+    metrics = Metrics(space, factory)
+    c = Constraint.parse("latency_ms:slow|fast:3")
+    self.assertEqual((c.profile, c.profiles), ("slow|fast", ("slow", "fast")))
+    self.assertEqual(str(c), "latency_ms:slow|fast:3")
+    genes = metrics.codec.sample(np.random.default_rng(1), 20)
+    fast = metrics.evaluate("latency_ms:fast", genes)
+    self.assertAllClose(metrics.evaluate(c.key, genes), fast)  # min(2x, 1x) = 1x
+    self.assertAllClose(metrics.evaluate("latency_ms:fast|slow", genes), fast)
+    # Subnets over the budget on "slow" but within it on "fast" stay feasible.
+    ok, _ = metrics.feasible([c.with_budget(float(np.median(fast)))], genes)
+    self.assertAllEqual(ok, fast <= np.median(fast))
+    self.assertEqual(sorted(set(calls)), ["fast", "slow"])  # Each profile's predictor once.
+    self.assertLen(calls, 2)
+
+  def test_best_of_profiles_errors(self):
+    for text in ("latency_ms:a||b:3", "latency_ms:a|a:3", "latency_ms:|b:3"):
+      with self.assertRaisesRegex(ValueError, "each non-empty and given once"):
+        Constraint.parse(text)
+
   def test_latency_without_factory(self):
     metrics = Metrics(get_space("ofa_mbv3_tiny"))
     with self.assertRaisesRegex(ValueError, "latency_factory"):
