@@ -1,7 +1,10 @@
-"""Reports whether a .tflite maps fully to the EdgeTPU (exit 1 when not).
+"""Reports whether a .tflite maps fully to the EdgeTPU.
 
   bazel run //export:analyze_edgetpu -- --tflite=model.tflite
   bazel run //export:analyze_edgetpu -- --compiler_log=model_edgetpu.log
+
+Exit status: 0 maps fully; 1 does not map fully (the report says where the CPU fallback
+starts); 2 bad input (missing file, not a .tflite, not a compiler log, wrong flags), one line.
 """
 
 from absl import app
@@ -26,10 +29,14 @@ def main(argv):
     report = edgetpu.analyze_edgetpu(_TFLITE.value)
   else:
     with open(_COMPILER_LOG.value) as f:
-      report = compiler_log.parse_compiler_log(f.read())
+      text = f.read()
+    try:
+      report = compiler_log.parse_compiler_log(text)
+    except ValueError as e:
+      raise ValueError(f"{_COMPILER_LOG.value}: {e}") from e
   print(report.to_json() if _JSON.value else report.format())
   return 0 if report.fully_mapped else 1
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,7 +8,6 @@ Example (the w1.0 CPU table of the README):
 import json
 import time
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -109,4 +108,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

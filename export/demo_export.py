@@ -12,10 +12,10 @@ is measured in float (with and without a fine-tune) and as an edgetpu_int8 file.
 import dataclasses
 import time
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from ofa_tf import cli
 from ofa_tf.data import load_dataset
 from ofa_tf.export import accuracy_study
 from ofa_tf.networks import build_static_model
@@ -77,4 +77,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

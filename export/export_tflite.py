@@ -3,7 +3,7 @@
   bazel run //export:export_tflite -- --workdir=/tmp/ofa --subnet=chosen.json \
       --target=cpu_int8,edgetpu_int8 [--dataset=digits] [--method=qat] [--overwrite]
 
-Loads the supernet of --workdir (`ofa_tf.training.workdir.load_supernet`), extracts the
+Loads the supernet of --workdir (`ofa_tf.workdir.load_supernet`), extracts the
 subnet (a JSON `SubnetConfig` of the work directory's space), recalibrates its BN statistics
 on training images, converts it for each target (PTQ calibrated on the training split, or
 QAT), verifies each file in LiteRT on the test split and prints size, top-1, agreement with
@@ -22,6 +22,7 @@ from absl import flags
 from absl import logging
 import numpy as np
 
+from ofa_tf import atomic_files
 from ofa_tf import cli
 from ofa_tf.export import converter
 from ofa_tf.export import recipes
@@ -37,6 +38,9 @@ _TARGET = flags.DEFINE_list("target", ["cpu_int8"], f"Target recipes, comma sepa
 _DATASET = flags.DEFINE_string("dataset", "digits", "Dataset the supernet was trained on "
                                "(load_dataset spec), for calibration and verification.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+_BAD_IMAGES = flags.DEFINE_enum("bad_images", "fail", ["fail", "skip", "unchecked"],
+                                "Unreadable images of a folder dataset: as the training run's "
+                                "--bad_images (the split depends on it).")
 _METHOD = flags.DEFINE_enum("method", "ptq", list(targets.METHODS), "Quantization method.")
 _QAT_STEPS = flags.DEFINE_integer("qat_steps", 100, "QAT fine-tune steps (--method=qat).")
 _RECALIBRATION = flags.DEFINE_integer("recalibration_images", 2000, "Training images for "
@@ -66,6 +70,7 @@ class ExportConfig:
   toy: bool
   output: Optional[str]
   calibration_npy: Optional[str]
+  bad_images: str = "fail"
 
 
 def get_export_config_from_flags() -> ExportConfig:
@@ -86,7 +91,7 @@ def get_export_config_from_flags() -> ExportConfig:
   return ExportConfig(tuple(_TARGET.value), _OVERWRITE.value, _WORKDIR.value, _SUBNET.value,
                       _DATASET.value, _DATA_DIR.value, _METHOD.value, _QAT_STEPS.value,
                       _RECALIBRATION.value, output_dir, _KERAS_MODEL.value, _TOY.value, output,
-                      _CALIBRATION.value)
+                      _CALIBRATION.value, _BAD_IMAGES.value)
 
 
 def _load_model(config: ExportConfig):
@@ -97,16 +102,25 @@ def _load_model(config: ExportConfig):
   return tf_keras.models.load_model(config.keras_model, compile=False)
 
 
+def check_outputs(config: ExportConfig) -> None:
+  """Refuses existing (without --overwrite) or unwritable outputs before any work.
+
+  Raises:
+    atomic_files.OutputExistsError, PermissionError, NotADirectoryError, ValueError.
+  """
+  if config.subnet:
+    targets.plan_exports(config.targets, config.output_dir, config.method, config.overwrite)
+  else:
+    atomic_files.check_output(config.output, config.overwrite)
+
+
 def _export_subnet(config: ExportConfig) -> None:
   from ofa_tf.data import load_dataset  # pylint: disable=g-import-not-at-top
-  data = load_dataset(config.dataset, data_dir=config.data_dir)
-  try:
-    results = targets.export_for_targets(
-        config.workdir, config.subnet, data, config.output_dir, config.targets,
-        method=config.method, qat_steps=config.qat_steps,
-        recalibration_images=config.recalibration_images, overwrite=config.overwrite)
-  except (ValueError, FileNotFoundError) as e:  # Bad input: a message, not a traceback.
-    raise app.UsageError(str(e)) from e
+  data = load_dataset(config.dataset, data_dir=config.data_dir, bad_images=config.bad_images)
+  results = targets.export_for_targets(
+      config.workdir, config.subnet, data, config.output_dir, config.targets,
+      method=config.method, qat_steps=config.qat_steps,
+      recalibration_images=config.recalibration_images, overwrite=config.overwrite)
   for result in results:
     logging.info("wrote %s", result.path)
   print(targets.format_table(results))
@@ -116,17 +130,25 @@ def main(argv):
   del argv
   cli.run_from_invocation_directory()
   config = get_export_config_from_flags()
-  if config.subnet:
-    _export_subnet(config)
-    return
+  check_outputs(config)
+  try:
+    if config.subnet:
+      _export_subnet(config)
+    else:
+      _export_model(config)
+  except converter.ExportError as e:  # A file failed its recipe's checks: a "no", not a bug.
+    cli.fail(str(e).splitlines()[0], cli.EXIT_FAILURE)
+
+
+def _export_model(config: ExportConfig) -> None:
+  if not config.calibration_npy and not config.toy:
+    raise app.UsageError("--calibration_npy is required (training-split images)")
   model = _load_model(config)
   if config.calibration_npy:
     images = np.load(config.calibration_npy).astype(np.float32)
-  elif config.toy:
+  else:
     from ofa_tf.export import toy_model  # pylint: disable=g-import-not-at-top
     images, _ = toy_model.synthetic_classification(100, model.input_shape[1])
-  else:
-    raise app.UsageError("--calibration_npy is required (training-split images)")
   result = converter.export_tflite(model, config.targets[0], images, config.output,
                                    overwrite=config.overwrite)
   logging.info("wrote %s (%d bytes); LiteRT vs Keras: %s", result.path, result.size_bytes,
@@ -138,4 +160,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

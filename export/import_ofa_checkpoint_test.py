@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from export import import_ofa_checkpoint as binary
-from ofa_tf.training import workdir
+from ofa_tf import workdir
 
 REFERENCE = "../shared/reference"
 SHARED_PTH = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0.pth")

@@ -14,7 +14,6 @@ Examples:
 import json
 import os
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -96,4 +95,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -60,7 +60,7 @@ class AtomicFilesTest(tf.test.TestCase):
     umask = os.umask(0)
     os.umask(umask)
     self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o777 & ~umask)
-    with self.assertRaisesRegex(FileExistsError, "not empty"):
+    with self.assertRaises(atomic_files.OutputExistsError):
       atomic_files.write_directory(path, fill("two"))
 
     def fail(staging):
@@ -73,6 +73,59 @@ class AtomicFilesTest(tf.test.TestCase):
     atomic_files.write_directory(path, fill("two"), overwrite=True)
     self.assertEqual(open(os.path.join(path, "a.txt")).read(), "two")
     self.assertEqual(sorted(os.listdir(parent)), ["out"])
+
+
+  def test_check_output_before_any_work(self):
+    root = self.get_temp_dir()
+    path = os.path.join(root, "new", "deeper", "out.tflite")
+    atomic_files.check_output(path)  # Missing directories are fine: write_bytes makes them.
+    self.assertFalse(os.path.exists(os.path.join(root, "new")))
+    existing = os.path.join(root, "existing.json")
+    atomic_files.write_text(existing, "x")
+    with self.assertRaises(atomic_files.OutputExistsError) as caught:
+      atomic_files.check_output(existing)
+    self.assertEqual(caught.exception.path, existing)
+    atomic_files.check_output(existing, overwrite=True)
+    with self.assertRaisesRegex(NotADirectoryError, "existing.json is a file"):
+      atomic_files.check_output(os.path.join(existing, "x.json"))
+    with self.assertRaisesRegex(IsADirectoryError, "is a directory"):
+      atomic_files.check_output(root)
+    with mock.patch.object(os, "access", return_value=False):  # Root may write anywhere.
+      with self.assertRaisesRegex(PermissionError, "not writable"):
+        atomic_files.check_output(path)
+
+  def test_directory_staged_then_swapped_with_the_umask_mode(self):
+    root = self.get_temp_dir()
+    target = os.path.join(root, "final")
+    for content in ("old", "new"):
+      staging = atomic_files.make_staging_directory(root, "final")
+      self.assertEqual(stat.S_IMODE(os.stat(staging).st_mode), 0o777 & ~_umask())
+      atomic_files.write_text(os.path.join(staging, "f.txt"), content)
+      atomic_files.replace_directory(staging, target)
+      self.assertEqual(open(os.path.join(target, "f.txt")).read(), content)
+    self.assertEqual(sorted(os.listdir(root)), ["final"])  # No staging or old copies left.
+    # The swap fails after the old directory was moved aside: it is moved back.
+    staging = atomic_files.make_staging_directory(root, "final")
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+      calls.append(src)
+      if len(calls) == 2:
+        raise OSError("disk full")
+      real_replace(src, dst)
+
+    with mock.patch.object(os, "replace", side_effect=replace):
+      with self.assertRaisesRegex(OSError, "disk full"):
+        atomic_files.replace_directory(staging, target)
+    self.assertLen(calls, 3)  # aside, failed swap, back
+    self.assertEqual(open(os.path.join(target, "f.txt")).read(), "new")
+    self.assertEqual(sorted(os.listdir(root)), ["final"])
+
+
+def _umask() -> int:
+  umask = os.umask(0)
+  os.umask(umask)
+  return umask
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def _binaries_in_checkout():
         found.add(f"{package}/{name}")
       elif name.endswith(".py") and not name.endswith("_test.py"):
         with open(path) as f:
-          if "app.run(" in f.read():
+          source = f.read()
+          if "cli.run(main)" in source or "app.run(" in source:
             found.add(f"{package}.{name[:-3]}")
   return found
 

@@ -13,7 +13,7 @@ evaluator with a `space` attribute (the supernet's search space) that is called 
 
 import os
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from ofa_tf import cli
 from ofa_tf.search import accuracy_dataset as dataset
@@ -46,4 +46,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

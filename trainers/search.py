@@ -20,7 +20,7 @@ which returns a batched `Sequence[SubnetConfig] -> np.ndarray` of ms.
 
 import os
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from ofa_tf import cli
 from ofa_tf.search import jobs
@@ -70,4 +70,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

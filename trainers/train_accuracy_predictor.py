@@ -6,7 +6,7 @@ Writes <workdir>/accuracy_predictor/ (predictor.json with the space, weights.npz
 the held-out RMSE (top-1 points) and Kendall tau of the 80/20 split.
 """
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from ofa_tf import cli
 from ofa_tf.search import jobs
@@ -38,4 +38,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

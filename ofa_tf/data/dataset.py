@@ -34,7 +34,11 @@ class ImageClassificationData:
     split_sizes: {"train": n, "validation": n, "test": n}, number of examples per split.
     max_resolution: largest training/eval resolution (pixels) the data supports; see the
       subclass for how it is derived.
+    report: what loading found, printable (image folders: files used, skipped, ignored;
+      `folder.FolderReport`), or None.
   """
+
+  report = None
 
   def __init__(self, name: str, class_names: Sequence[str], split_sizes: Mapping[str, int],
                max_resolution: int):

@@ -93,5 +93,43 @@ class FolderTest(tf.test.TestCase):
       folder.load_folder(self.root)
 
 
+  def test_unreadable_images_fail_named_skip_counted_or_unchecked(self):
+    jpeg = tf.io.encode_jpeg(np.full((12, 12, 3), 90, np.uint8)).numpy()
+    bad = {os.path.join(self.root, "class_a", "text.jpg"): b"hello",
+           os.path.join(self.root, "class_b", "cut.jpg"): jpeg[:len(jpeg) // 2],
+           os.path.join(self.root, "class_b", "empty.png"): b""}
+    for path, content in bad.items():
+      with open(path, "wb") as f:
+        f.write(content)
+    with open(os.path.join(self.root, "class_a", "README"), "w") as f:
+      f.write("ignored")
+    with self.assertRaises(ValueError) as caught:
+      folder.load_folder(self.root)
+    message = str(caught.exception)
+    self.assertIn("holds 3 unreadable image file(s)", message)
+    self.assertIn(f"{self.root}/class_a/text.jpg: Unknown image file format", message)
+    self.assertIn(f"{self.root}/class_b/cut.jpg: jpeg::Uncompress failed", message)
+    self.assertIn(f"{self.root}/class_b/empty.png: Input is empty", message)
+    self.assertNotIn("function_node", message)
+    data = folder.load_folder(self.root, bad_images="skip")
+    self.assertEqual(data.split_sizes, self.data.split_sizes)  # The same 20 good images.
+    self.assertEqual((data.report.used, len(data.report.skipped), data.report.ignored),
+                     (20, 3, 1))
+    self.assertEqual([p for p, _ in data.report.skipped], sorted(bad))
+    self.assertIn("20 images used, 3 unreadable skipped, 1 non-image files ignored",
+                  str(data.report))
+    unchecked = folder.load_folder(self.root, bad_images="unchecked")
+    self.assertEqual(sum(unchecked.split_sizes.values()), 23)
+    with self.assertRaisesRegex(ValueError, "bad_images must be one of"):
+      folder.load_folder(self.root, bad_images="ignore")
+
+  def test_class_left_without_readable_images(self):
+    for name in os.listdir(os.path.join(self.root, "class_b")):
+      with open(os.path.join(self.root, "class_b", name), "wb") as f:
+        f.write(b"garbage")
+    with self.assertRaisesRegex(ValueError, "class_b.*holds no readable images"):
+      folder.load_folder(self.root, bad_images="skip")
+
+
 if __name__ == "__main__":
   tf.test.main()

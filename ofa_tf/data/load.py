@@ -11,7 +11,8 @@ ACCEPTED_SPECS = ("digits", "tfds:NAME", "folder:PATH")
 
 
 def load_dataset(spec: str, *, data_dir: str | None = None, seed: int = 0,
-                 manual_dir: str | None = None) -> dataset.ImageClassificationData:
+                 manual_dir: str | None = None,
+                 bad_images: str = "fail") -> dataset.ImageClassificationData:
   """Loads an image classification dataset from a spec.
 
   Args:
@@ -22,13 +23,16 @@ def load_dataset(spec: str, *, data_dir: str | None = None, seed: int = 0,
     seed: selects the train/validation/test split of data that has none (digits, folders);
       0 is the documented default split.
     manual_dir: TFDS manual download directory, e.g. for "tfds:imagenet2012" (TFDS only).
+    bad_images: what to do with unreadable images of a folder: "fail" (name them), "skip"
+      (count them) or "unchecked" (folders only; `folder.py`).
 
   Returns:
     An `ImageClassificationData`.
 
   Raises:
     ValueError: unknown scheme or dataset name (naming the spec and the accepted forms),
-      missing folder, folder without class subfolders, empty class folder.
+      missing folder, folder without class subfolders, empty class folder, unreadable
+      images (bad_images="fail").
   """
   scheme, sep, rest = spec.partition(":")
   if spec == "digits":
@@ -39,6 +43,6 @@ def load_dataset(spec: str, *, data_dir: str | None = None, seed: int = 0,
     except ValueError as e:
       raise ValueError(f"{e} (accepted dataset specs: {', '.join(ACCEPTED_SPECS)})") from e
   if sep and scheme == "folder" and rest:
-    return folder.load_folder(rest, seed=seed)
+    return folder.load_folder(rest, seed=seed, bad_images=bad_images)
   raise ValueError(f"unknown dataset spec {spec!r}; accepted forms: "
                    f"{', '.join(ACCEPTED_SPECS)}")

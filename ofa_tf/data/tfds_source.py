@@ -20,11 +20,17 @@ seeded by (seed, epoch); images are decoded after the shuffle and after any resu
 Note: `tf.data` combines this op-level seed with the global seed, so keep
 `tf.random.set_seed` the same across a resume.
 
+Offline: a dataset that needs a download (imagenette) stops at the download with one
+`DatasetDownloadError` naming the dataset, the URL and what to do (prepare it where the
+network is reachable and copy the data directory, or use `folder:PATH`).
+
 Max resolution: 8 x the shorter side of the `Image` feature when its shape is fixed
 (cifar10: 256), else of the smallest image among the first 16 training examples.
 """
 
 from __future__ import annotations
+
+import os
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -35,6 +41,24 @@ from ofa_tf.data import sampling
 SHUFFLE_BUFFER = 8192
 MAX_HELD_OUT = 10000
 SIZE_SAMPLE = 16
+
+
+class DatasetDownloadError(ConnectionError):
+  """A TFDS dataset needs a download that failed (no network, unreachable host)."""
+
+
+def _download_failure(spec: str, data_dir_root: str, error: BaseException
+                      ) -> DatasetDownloadError:
+  request = getattr(error, "request", None)
+  url = getattr(request, "url", None)
+  reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  if len(reason) > 160:
+    reason = reason[:157] + "..."
+  return DatasetDownloadError(
+      f"{spec} must be downloaded{f' from {url}' if url else ''} and the download failed "
+      f"({type(error).__name__}: {reason}); prepare it where the network is reachable and "
+      f"copy the TFDS data directory to {data_dir_root} (or set TFDS_DATA_DIR), or train on "
+      f"an image folder (--dataset=folder:PATH)")
 
 
 def held_out_size(num_train: int) -> int:
@@ -124,6 +148,8 @@ def load_tfds(name: str, *, data_dir: str | None = None,
 
   Raises:
     ValueError: unknown dataset name, or not an image classification dataset.
+    DatasetDownloadError: the dataset is not prepared in `data_dir` and downloading it
+      failed (e.g. offline).
   """
   spec = f"tfds:{name}"
   try:
@@ -138,8 +164,13 @@ def load_tfds(name: str, *, data_dir: str | None = None,
       or not isinstance(features[label_key], tfds.features.ClassLabel)):
     raise ValueError(f"{spec!r} is not an image classification dataset (needs an Image "
                      f"feature and a ClassLabel feature, has {list(features.keys())})")
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  try:
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  except (OSError, tfds.download.DownloadError) as e:  # requests' errors are OSErrors.
+    if isinstance(e, (FileNotFoundError, PermissionError)):
+      raise
+    raise _download_failure(spec, os.fspath(builder.data_dir_root), e) from e
   splits = plan_splits({s: builder.info.splits[s].num_examples for s in builder.info.splits})
   source = TfdsSource(builder, splits, image_key, label_key)
   height, width = features[image_key].shape[:2]

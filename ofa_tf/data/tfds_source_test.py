@@ -1,15 +1,27 @@
-"""Tests for ofa_tf.data.tfds_source, offline with `tfds.testing.mock_data`.
+"""Tests for ofa_tf.data.tfds_source, offline.
 
-`beans` ships its feature metadata with tfds; its split metadata (names, sizes) is written to
-a temporary data_dir here, as the mock's USE_FILES policy expects of a prepared dataset.
+`MockTfdsTest`: `tfds.testing.mock_data`. `beans` ships its feature metadata with tfds; its
+split metadata (names, sizes) is written to a temporary data_dir here, as the mock's USE_FILES
+policy expects of a prepared dataset.
+
+`LocalBuilderTest`: the real path, no mock: a TFDS builder whose source files are PNGs this
+test writes into its manual directory goes through `download_and_prepare` (download manager,
+example generation, TFRecord shards, dataset info) and `as_dataset`.
 """
 
+import glob
 import itertools
+import os
+from unittest import mock
 
+import numpy as np
+import requests
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from ofa_tf.data import tfds_source
+from ofa_tf.data import tfds_test_builder  # pylint: disable=unused-import (registers it)
+from ofa_tf.data.folder_test_util import write_image_folder
 
 NUM = 6
 
@@ -89,6 +101,49 @@ class MockTfdsTest(tf.test.TestCase):
   def test_unknown_name(self):
     with self.assertRaisesRegex(ValueError, "unknown TFDS dataset in 'tfds:no_such_set'"):
       tfds_source.load_tfds("no_such_set")
+
+
+class LocalBuilderTest(tf.test.TestCase):
+
+  def test_download_and_prepare_from_local_files(self):
+    manual = os.path.join(self.get_temp_dir(), "manual")
+    paths = write_image_folder(manual, classes=2, per_class=15, size=20, extension="png")
+    data_dir = os.path.join(self.get_temp_dir(), "tfds")
+    data = tfds_source.load_tfds("ofa_test_images", data_dir=data_dir, manual_dir=manual)
+    self.assertEqual(data.class_names, ("class_0", "class_1"))
+    # train only: validation and test carved from its end, 3 examples each (30 // 10).
+    self.assertEqual(data.split_sizes, {"train": 24, "validation": 3, "test": 3})
+    self.assertEqual(data.max_resolution, 8 * 20)
+    self.assertNotEmpty(glob.glob(os.path.join(data_dir, "ofa_test_images", "1.0.0",
+                                                "*.tfrecord*")))
+    # Every source image comes back with its label, pixel for pixel (PNG), in some order.
+    originals = {tf.io.decode_png(tf.io.read_file(p)).numpy().tobytes(): int("class_1" in p)
+                 for p in paths}
+    prepared = {}
+    for split in ("train", "validation", "test"):
+      for record, label in data._source.records(split):  # pylint: disable=protected-access
+        prepared[tf.io.decode_png(record).numpy().tobytes()] = int(label)
+    self.assertEqual(prepared, originals)
+    images, labels = next(iter(data.eval_batches("test", 3, 16)))
+    self.assertEqual(images.shape, (3, 16, 16, 3))
+    self.assertTrue(np.all(np.isfinite(images.numpy())))
+    self.assertEqual(labels.dtype, tf.int32)
+
+  def test_offline_download_fails_with_one_line(self):
+    error = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='s3.amazonaws.com', port=443): Max retries exceeded\nmore",
+        request=requests.Request("GET", "https://s3.amazonaws.com/x/imagenette2.tgz").prepare())
+    data_dir = os.path.join(self.get_temp_dir(), "offline")
+    with mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare",
+                           side_effect=error):
+      with self.assertRaises(tfds_source.DatasetDownloadError) as caught:
+        tfds_source.load_tfds("imagenette", data_dir=data_dir)
+    message = str(caught.exception)
+    self.assertLen(message.splitlines(), 1)
+    self.assertIn("tfds:imagenette must be downloaded from "
+                  "https://s3.amazonaws.com/x/imagenette2.tgz and the download failed "
+                  "(ConnectionError: HTTPSConnectionPool", message)
+    self.assertIn(f"copy the TFDS data directory to {data_dir} (or set TFDS_DATA_DIR)", message)
 
 
 if __name__ == "__main__":

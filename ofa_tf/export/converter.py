@@ -2,19 +2,19 @@
 
 Flow: validate inputs -> lower (h-swish form, static batch; `lowering.lower_model`) ->
 TFLiteConverter with the recipe's quantization -> checks on the bytes (dtypes, EdgeTPU
-mapping, fp32 agreement with Keras) -> optional metadata -> temporary file in the output
-directory -> os.replace. Any failure leaves no file at `output_path`.
+mapping, fp32 agreement with Keras) -> optional metadata -> `atomic_files.write_bytes` (temporary file in the output directory
+-> os.replace; mode 0666 minus the umask). Any failure leaves no file at `output_path`.
 """
 
 import dataclasses
 import os
-import tempfile
 from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from ofa_tf import atomic_files
 from ofa_tf.export import edgetpu
 from ofa_tf.export import lowering
 from ofa_tf.export import metadata as metadata_lib
@@ -145,8 +145,10 @@ def export_tflite(model: tf_keras.Model,
     An `ExportResult`.
 
   Raises:
-    ValueError: unknown recipe, wrong representative shape, or existing `output_path`
-      without `overwrite`.
+    ValueError: unknown recipe or wrong representative shape.
+    atomic_files.OutputExistsError: `output_path` exists and `overwrite` is False.
+    PermissionError, NotADirectoryError: `output_path`'s directory cannot be written (all
+      raised before converting).
     ExportError: the converted model fails a recipe check (int8 only, EdgeTPU mapping,
       fp32 agreement); no file is written.
   """
@@ -155,8 +157,7 @@ def export_tflite(model: tf_keras.Model,
   if not isinstance(recipe, recipes.TargetRecipe):
     raise TypeError(f"recipe must be a TargetRecipe or a name, got {type(recipe).__name__}")
   output_path = os.fspath(output_path)
-  if os.path.exists(output_path) and not overwrite:
-    raise ValueError(f"output path {output_path!r} exists; pass overwrite=True to replace it")
+  atomic_files.check_output(output_path, overwrite)
   images = calibration_images(representative_dataset, model.input_shape[1:],
                               recipe.num_calibration_samples)
   if not _is_quantize_aware(model):
@@ -181,18 +182,6 @@ def export_tflite(model: tf_keras.Model,
                       f"{check.max_abs_diff:.3g} > {recipe.max_abs_diff_vs_keras:g}")
   if image_metadata is not None:
     content = metadata_lib.add_image_classifier_metadata(content, image_metadata)
-  directory = os.path.dirname(os.path.abspath(output_path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(suffix=".tflite.tmp", dir=directory)
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(content)
-    if os.path.exists(output_path) and not overwrite:  # Appeared while converting.
-      raise ValueError(f"output path {output_path!r} exists; pass overwrite=True")
-    os.replace(tmp, output_path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  atomic_files.write_bytes(output_path, content, overwrite)
   return ExportResult(path=output_path, size_bytes=len(content), recipe=recipe, check=check,
                       edgetpu_report=report)

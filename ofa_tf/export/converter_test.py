@@ -1,6 +1,7 @@
 """Tests for converter: every recipe, LiteRT execution, dtypes, and bad input."""
 
 import os
+import stat
 from unittest import mock
 
 from ai_edge_litert import interpreter as litert
@@ -65,12 +66,36 @@ class ExportTfliteTest(tf.test.TestCase):
     path = os.path.join(self.get_temp_dir(), "exists.tflite")
     with open(path, "wb") as f:
       f.write(b"old")
-    with self.assertRaisesRegex(ValueError, "exists; pass overwrite=True"):
+    with self.assertRaisesRegex(FileExistsError, "exists; pass overwrite=True"):
       converter.export_tflite(self.model, "cpu_fp32", self.images, path)
     with open(path, "rb") as f:
       self.assertEqual(f.read(), b"old")
     converter.export_tflite(self.model, "cpu_fp32", self.images, path, overwrite=True)
     self.assertGreater(os.path.getsize(path), 1000)
+
+  def test_file_mode_is_0644_under_the_default_umask(self):
+    old = os.umask(0o022)
+    try:
+      result = self._export("cpu_fp32")
+    finally:
+      os.umask(old)
+    self.assertEqual(stat.S_IMODE(os.stat(result.path).st_mode), 0o644)
+
+  def test_unwritable_output_is_refused_before_converting(self):
+    blocker = os.path.join(self.get_temp_dir(), "a_file")
+    with open(blocker, "w") as f:
+      f.write("x")
+    with mock.patch.object(converter, "_convert") as convert:
+      with self.assertRaisesRegex(NotADirectoryError, "a_file is a file"):
+        converter.export_tflite(self.model, "cpu_fp32", self.images,
+                                os.path.join(blocker, "sub", "m.tflite"))
+      read_only = os.path.join(self.get_temp_dir(), "read_only")
+      os.makedirs(read_only, exist_ok=True)
+      with mock.patch.object(os, "access", return_value=False):  # Root may write anywhere.
+        with self.assertRaisesRegex(PermissionError, "read_only is not writable"):
+          converter.export_tflite(self.model, "cpu_fp32", self.images,
+                                  os.path.join(read_only, "m.tflite"))
+      convert.assert_not_called()
 
   def test_failed_conversion_leaves_no_file(self):
     directory = os.path.join(self.get_temp_dir(), "failed_conversion")

@@ -13,6 +13,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 import numpy as np
 import tf_keras
 
+from ofa_tf import atomic_files
 from ofa_tf.export import converter
 from ofa_tf.export import lowering
 from ofa_tf.export import qat
@@ -21,7 +22,7 @@ from ofa_tf.export import verify
 from ofa_tf.latency import litert_runner
 from ofa_tf.networks import extract_subnet
 from ofa_tf.search_space import SubnetConfig
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 METHODS = ("ptq", "qat")
 # CPU op resolvers the report times every file with: the XNNPACK delegate (LiteRT's default)
@@ -227,9 +228,17 @@ def _latency_fields(value) -> Tuple[Optional[float], Tuple[Tuple[str, float], ..
   return float(value), ()
 
 
-def _plan(targets, output_dir, method, overwrite):
-  """Recipes and output paths, checked before any work (unknown target or method, existing
-  file)."""
+def plan_exports(targets, output_dir: str, method: str = "ptq", overwrite: bool = False):
+  """Recipes and output paths of an export, checked before any work.
+
+  Returns:
+    (recipes, paths): the `recipes.TargetRecipe` of each target and its .tflite path.
+
+  Raises:
+    ValueError: unknown target or method.
+    atomic_files.OutputExistsError: an output file exists and `overwrite` is False.
+    PermissionError, NotADirectoryError: `output_dir` cannot be written.
+  """
   recipe_list = [t if isinstance(t, recipes.TargetRecipe) else recipes.get_recipe(t)
                  for t in targets]
   if method not in METHODS:
@@ -237,8 +246,7 @@ def _plan(targets, output_dir, method, overwrite):
   suffix = "_qat" if method == "qat" else ""
   paths = [os.path.join(output_dir, f"{r.name}{suffix}.tflite") for r in recipe_list]
   for path in paths:
-    if os.path.exists(path) and not overwrite:
-      raise ValueError(f"output path {path!r} exists; pass overwrite=True to replace it")
+    atomic_files.check_output(path, overwrite)
   return recipe_list, paths
 
 
@@ -294,7 +302,7 @@ def export_model_for_targets(model: tf_keras.Model, data, output_dir: str,
     ValueError: unknown target or method, or an existing output without `overwrite`.
     converter.ExportError: a file failed its recipe's checks (nothing written for it).
   """
-  recipe_list, paths = _plan(targets, output_dir, method, overwrite)
+  recipe_list, paths = plan_exports(targets, output_dir, method, overwrite)
   r = int(model.input_shape[1])
   calib, _ = collect_arrays(data.calibration_batches(256, 64, r, seed=seed))
   eval_images, eval_labels = collect_arrays(data.eval_batches(eval_split, 256, r),
@@ -369,7 +377,7 @@ def export_for_targets(workdir: str, config: Union[str, SubnetConfig], data, out
   Keras subnet, latency, EdgeTPU analysis. Print the result with `format_table`.
 
   Args:
-    workdir: work directory of a trained supernet (`ofa_tf.training.workdir`).
+    workdir: work directory of a trained supernet (`ofa_tf.workdir`).
     config: the subnet: a `SubnetConfig`, its JSON text or a JSON file path.
     data: the `ImageClassificationData` the supernet was trained on.
     output_dir: where the .tflite files go (e.g. `<workdir>/export`).
@@ -384,10 +392,11 @@ def export_for_targets(workdir: str, config: Union[str, SubnetConfig], data, out
     One `TargetExport` per target.
 
   Raises:
-    ValueError: a subnet of another space, an unknown target, an existing output file.
+    ValueError: a subnet of another space, an unknown target.
+    atomic_files.OutputExistsError: an output file exists (without overwrite).
     FileNotFoundError: `workdir` holds no trained supernet.
   """
-  _plan(targets, output_dir, method, kwargs.get("overwrite", False))
+  plan_exports(targets, output_dir, method, kwargs.get("overwrite", False))
   supernet = workdir_lib.load_supernet(workdir)
   config = load_subnet_config(config, supernet.space)
   teacher = None

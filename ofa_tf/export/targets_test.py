@@ -12,7 +12,7 @@ from ofa_tf.export import tflite_graph
 from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.networks import extract_subnet
 from ofa_tf.search_space import get_space
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 
 class SubnetConfigTest(tf.test.TestCase):
@@ -157,7 +157,7 @@ class SupernetExportTest(tf.test.TestCase):
     self.assertRegex(table, r"\| cpu_int8 \| ptq \|.*\| xnnpack [0-9.]+ / builtin [0-9.]+ \| "
                      r"(xnnpack|builtin) \|")
     self.assertIn("| edgetpu_int8 | ptq |", table)
-    with self.assertRaisesRegex(ValueError, "exists"):
+    with self.assertRaisesRegex(FileExistsError, "exists"):
       targets.export_for_targets(wd, config, data, out, ("cpu_int8",),
                                  recalibration_images=0)
     with self.assertRaisesRegex(ValueError, "unknown target"):

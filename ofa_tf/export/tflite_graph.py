@@ -118,13 +118,17 @@ def read_tflite(model: Union[bytes, str, os.PathLike]) -> TfliteGraph:
     A `TfliteGraph`.
 
   Raises:
-    ValueError: if the buffer is not a TFLite model (file identifier "TFL3").
+    ValueError: if the buffer is not a TFLite model (file identifier "TFL3"); the message
+      names the file.
+    FileNotFoundError: no such file.
   """
+  source = "buffer"
   if not isinstance(model, (bytes, bytearray)):
+    source = os.fspath(model)
     with open(model, "rb") as f:
       model = f.read()
-  if not schema_fb.Model.ModelBufferHasIdentifier(model, 0):
-    raise ValueError("not a TFLite flatbuffer (missing file identifier 'TFL3')")
+  if len(model) < 8 or not schema_fb.Model.ModelBufferHasIdentifier(model, 0):
+    raise ValueError(f"{source} is not a TFLite flatbuffer (missing file identifier 'TFL3')")
   m = schema_fb.ModelT.InitFromObj(schema_fb.Model.GetRootAs(model, 0))
   sg = m.subgraphs[0]
   tensors = tuple(_tensor_info(i, t, m.buffers) for i, t in enumerate(sg.tensors))

@@ -221,7 +221,7 @@ def verify_predictor_cases(predictor: AccuracyPredictor, path: str) -> list[Pred
 def predictor_destination(output: str) -> str:
   """Where `install_predictor` writes: `<output>/accuracy_predictor/` if `output` is a work
   directory (it holds `space.json`), else `output` itself."""
-  from ofa_tf.training import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from ofa_tf import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   if os.path.isfile(os.path.join(output, workdir_lib.SPACE_FILE)):
     return os.path.join(output, predictor_lib.WORKDIR_SUBDIR)
   return output
@@ -244,7 +244,7 @@ def install_predictor(predictor: AccuracyPredictor, output: str,
     FileExistsError: a non-empty destination and `overwrite` is False.
     ValueError: `output` is a work directory of another space than the predictor's.
   """
-  from ofa_tf.training import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from ofa_tf import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   destination = os.path.abspath(predictor_destination(output))
   if destination != os.path.abspath(output):
     workdir_space = workdir_lib.read_space(output)
@@ -254,3 +254,61 @@ def install_predictor(predictor: AccuracyPredictor, output: str,
   atomic_files.write_directory(destination, lambda staging: predictor.save(staging, True),
                                overwrite)
   return destination
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportJob:
+  """Import a released predictor: read, verify, then write (export/import_accuracy_predictor).
+
+  Attributes:
+    checkpoint: the released predictor `.pth`.
+    space: "ofa_mbv3_w1.2" or "ofa_resnet50".
+    output: predictor directory or work directory to write into (None: nothing written).
+    verify_cases: a cases JSON of reference predictions to check first (None: no check).
+    resolutions: resolutions of the predictor's space (None: the release's).
+    overwrite: replace an existing predictor at the destination.
+  """
+  checkpoint: str
+  space: str
+  output: str | None = None
+  verify_cases: str | None = None
+  resolutions: tuple[int, ...] | None = None
+  overwrite: bool = False
+
+
+class CasesMismatchError(ValueError):
+  """Some reference cases differ by more than `TOLERANCE`; `results` holds every case."""
+
+  def __init__(self, results: list[PredictorCase]):
+    failed = [r.index for r in results if not r.passed]
+    super().__init__(f"cases {failed} differ from the reference by more than {TOLERANCE:g}")
+    self.results = results
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportResult:
+  """The imported predictor, its checked cases (empty without a cases file), where it went."""
+  predictor: AccuracyPredictor
+  cases: tuple[PredictorCase, ...]
+  directory: str | None
+
+
+def run_import(job: ImportJob) -> ImportResult:
+  """Reads the predictor, checks the cases, and only then writes it (`install_predictor`).
+
+  Raises:
+    CasesMismatchError: a case is above the tolerance (nothing written).
+    FileNotFoundError, ValueError (CheckpointFormatError included), FileExistsError: see
+      `read_released_predictor`, `verify_predictor_cases` and `install_predictor`; nothing is
+      written.
+  """
+  predictor = read_released_predictor(job.checkpoint, job.space, job.resolutions)
+  cases: list[PredictorCase] = []
+  if job.verify_cases:
+    cases = verify_predictor_cases(predictor, job.verify_cases)
+    if not all(c.passed for c in cases):
+      raise CasesMismatchError(cases)
+  directory = None
+  if job.output:
+    directory = install_predictor(predictor, job.output, job.overwrite)
+  return ImportResult(predictor, tuple(cases), directory)

@@ -7,6 +7,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from ofa_tf import search_space as ss
+from ofa_tf import workdir
 from ofa_tf.interop import accuracy_predictor_import as api
 from ofa_tf.interop import torch_checkpoint
 from ofa_tf.interop import torch_writer
@@ -16,6 +18,7 @@ from ofa_tf.search.search_test_util import resnet50_space
 REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                          "shared", "reference")
 MBV3 = os.path.join(REFERENCE, "acc_mbv3_seed0.pth")
+MBV3_CASES = os.path.join(REFERENCE, "acc_mbv3_seed0_cases.json")
 RESNET50 = os.path.join(REFERENCE, "acc_resnet50_seed0.pth")
 
 
@@ -68,7 +71,7 @@ class ReleasedPredictorOracleTest(tf.test.TestCase):
     self.assertEqual(loaded.source["layout"], "sequential")
     self.assertLen(loaded.source["sha256"], 64)
     self._check_cases(loaded, "acc_mbv3_seed0_cases.json")
-    with self.assertRaisesRegex(FileExistsError, "not empty"):
+    with self.assertRaisesRegex(FileExistsError, "exists"):
       api.install_predictor(predictor, directory)
 
   def test_wrong_layout_width_and_truncation_are_refused(self):
@@ -93,6 +96,59 @@ class ReleasedPredictorOracleTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "no released accuracy predictor for space "
                                 "'ofa_mbv3_w1.0'"):
       api.read_released_predictor(MBV3, "ofa_mbv3_w1.0")
+
+
+class RunImportTest(tf.test.TestCase):
+  """The binary's job: verify, then write; nothing written on any refusal."""
+
+  def setUp(self):
+    super().setUp()
+    if not os.path.isdir(REFERENCE):
+      self.skipTest("../shared/reference not beside the checkout")
+    self.tmp = self.get_temp_dir()
+
+  def _job(self, output, **kwargs):
+    kwargs.setdefault("checkpoint", MBV3)
+    kwargs.setdefault("space", "ofa_mbv3_w1.2")
+    return api.ImportJob(output=output, **kwargs)
+
+  def test_into_a_work_directory_where_search_looks(self):
+    work = os.path.join(self.tmp, "work")
+    workdir.write_space(work, ss.get_space("ofa_mbv3_w1.2"))
+    result = api.run_import(self._job(work, verify_cases=MBV3_CASES))
+    self.assertEqual(result.directory, os.path.join(work, "accuracy_predictor"))
+    self.assertLen(result.cases, 40)
+    self.assertEqual(AccuracyPredictor.load(result.directory).encoding, "released_mbv3")
+    with self.assertRaises(FileExistsError):
+      api.run_import(self._job(work))
+    api.run_import(self._job(work, overwrite=True))
+    other = os.path.join(self.tmp, "w10")
+    workdir.write_space(other, ss.get_space("ofa_mbv3_w1.0"))
+    with self.assertRaisesRegex(ValueError, "holds space 'ofa_mbv3_w1.0'; the predictor is "
+                                "for 'ofa_mbv3_w1.2'"):
+      api.run_import(self._job(other))
+    self.assertEqual(sorted(os.listdir(other)), ["space.json"])
+
+  def test_bad_files_and_failed_cases_write_nothing(self):
+    truncated = os.path.join(self.tmp, "truncated.pth")
+    with open(MBV3, "rb") as src, open(truncated, "wb") as dst:
+      dst.write(src.read(700_000))
+    for checkpoint in (truncated, RESNET50, os.path.join(self.tmp, "missing.pth")):
+      output = os.path.join(self.tmp, "out_" + os.path.basename(checkpoint))
+      with self.assertRaises((ValueError, OSError), msg=checkpoint):
+        api.run_import(self._job(output, checkpoint=checkpoint))
+      self.assertFalse(os.path.exists(output), checkpoint)
+    with open(MBV3_CASES) as f:
+      cases = json.load(f)
+    cases["cases"][7]["predicted"] += 2e-5
+    off = os.path.join(self.tmp, "off_cases.json")
+    with open(off, "w") as f:
+      json.dump(cases, f)
+    output = os.path.join(self.tmp, "out_off")
+    with self.assertRaisesRegex(api.CasesMismatchError, r"cases \[7\] differ") as caught:
+      api.run_import(self._job(output, verify_cases=off))
+    self.assertLen(caught.exception.results, 40)
+    self.assertFalse(os.path.exists(output))
 
 
 class LayoutTest(tf.test.TestCase):

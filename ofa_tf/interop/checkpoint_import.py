@@ -142,6 +142,39 @@ def random_supernet(space: ss.SearchSpace, seed: int, num_images: int = 8) -> Su
   return supernet
 
 
+def write_release_checkpoint(path: str, arch_name: str, *, workdir: str | None = None,
+                             seed: int = 0, overwrite: bool = False) -> Supernet:
+  """Writes a supernet of `arch_name` as a `torch.save` file of the released layout.
+
+  Args:
+    path: the `.pth` to write (`{'state_dict': ...}`, `release_state_dict`).
+    arch_name: a key of `ofa_state_dict.ARCHITECTURES`.
+    workdir: a work directory whose supernet to write; None: `random_supernet(seed)`.
+    seed: seed of the random supernet.
+    overwrite: replace an existing `path`.
+
+  Returns:
+    The supernet written.
+
+  Raises:
+    ValueError: unknown architecture, or `workdir` holds another space.
+    atomic_files.OutputExistsError: `path` exists and `overwrite` is False.
+  """
+  from ofa_tf import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from ofa_tf.interop import torch_writer  # pylint: disable=g-import-not-at-top
+  space = supernet_space(arch_name)
+  if workdir:
+    supernet = workdir_lib.load_supernet(workdir)
+    if supernet.space != space:
+      raise ValueError(f"{workdir} holds space {supernet.space.name}, not the space "
+                       f"{space.name} of {arch_name}")
+  else:
+    supernet = random_supernet(space, seed)
+  torch_writer.write_state_dict(path, release_state_dict(supernet), wrap=True,
+                                overwrite=overwrite)
+  return supernet
+
+
 def keras_weights(state: dict[str, np.ndarray], supernet: Supernet
                   ) -> dict[str, np.ndarray]:
   """Maps a normalized state dict onto `supernet.named_weights()`, checking everything.

@@ -1,9 +1,9 @@
 """Writes an imported supernet as an ofa-tf work directory (what search and export read).
 
 The layout is the trainer's work-directory format, written by
-`ofa_tf.training.workdir.save_supernet` (`space.json`, `final/`), plus `imported_from.json`
+`ofa_tf.workdir.save_supernet` (`space.json`, `final/`), plus `imported_from.json`
 recording the source checkpoint, the architecture and the oracle results; read it back with
-`ofa_tf.training.workdir.load_supernet`. The whole directory is staged beside the destination
+`ofa_tf.workdir.load_supernet`. The whole directory is staged beside the destination
 and moved into place with one `os.replace`: on any failure nothing is left at the destination.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from ofa_tf import atomic_files
 from ofa_tf.networks import Supernet, build_supernet
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 IMPORT_FILE = "imported_from.json"
 

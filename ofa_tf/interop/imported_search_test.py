@@ -19,7 +19,7 @@ from ofa_tf.interop.note10_latency import note10_predictor
 from ofa_tf.search.constraints import Constraint, Metrics
 from ofa_tf.search.efficiency import EfficiencyTables
 from ofa_tf.search.evolution import EvolutionConfig, evolutionary_search, random_search
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REFERENCE = os.path.join(_ROOT, "..", "shared", "reference")

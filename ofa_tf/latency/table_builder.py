@@ -28,6 +28,7 @@ import platform
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ofa_tf import atomic_files
 from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
@@ -110,10 +111,7 @@ def _convert_one(args) -> Tuple[str, float]:
   layer = {l.key: l for l in network_layers.space_layers(space, [resolution])[resolution]}[key]
   spec = space.network_spec(network_layers.covering_configs(space, resolution)[0])
   data = layer_models.layer_tflite(layer, spec, precision, batch)
-  tmp = path + f".tmp{os.getpid()}"
-  with open(tmp, "wb") as f:
-    f.write(data)
-  os.replace(tmp, path)
+  atomic_files.write_bytes(path, data)
   return key, time.perf_counter() - t0
 
 

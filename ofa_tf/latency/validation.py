@@ -74,10 +74,7 @@ def _convert_subnet(args) -> str:
   space = get_space(space_name)
   data = layer_models.subnet_tflite(space.network_spec(SubnetConfig.from_json(config_json)),
                                     precision, batch)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "wb") as f:
-    f.write(data)
-  os.replace(tmp, path)
+  atomic_files.write_bytes(path, data)
   return path
 
 

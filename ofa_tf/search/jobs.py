@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from ofa_tf import atomic_files
 from ofa_tf.search import accuracy_dataset as dataset_lib
 from ofa_tf.search.constraints import Constraint, LatencyFactory, Metrics
 from ofa_tf.search.evolution import Candidate, EvolutionConfig, evolutionary_search
@@ -118,8 +119,15 @@ def run_search_job(config: SearchJobConfig,
 
   Raises:
     InfeasibleConstraintsError: no subnet satisfies the constraints.
-    FileExistsError: outputs exist and `overwrite` is False.
+    atomic_files.OutputExistsError: outputs exist and `overwrite` is False (checked, with
+      the output directory's writability, before the search).
   """
+  out = os.path.join(config.workdir, SEARCH_DIR)
+  result_path = os.path.join(out, "result.json")
+  best_path = os.path.join(out, "best_subnet.json")
+  plot_path = os.path.join(out, "front.png")
+  for path in (result_path, best_path, plot_path):  # Before the search, not after it.
+    atomic_files.check_output(path, config.overwrite)
   predictor = AccuracyPredictor.load(os.path.join(config.workdir, PREDICTOR_DIR))
   metrics = Metrics(predictor.space, latency_factory)
   constraints = [Constraint.parse(text) for text in config.constraints]
@@ -145,10 +153,6 @@ def run_search_job(config: SearchJobConfig,
     payload = search.to_dict()
   keys = list(dict.fromkeys([key] + [c.key for c in constraints] +
                             ["macs", "params", "int8_size_bytes"]))
-  out = os.path.join(config.workdir, SEARCH_DIR)
-  result_path = os.path.join(out, "result.json")
-  best_path = os.path.join(out, "best_subnet.json")
-  plot_path = os.path.join(out, "front.png")
   payload["space"] = predictor.space.name
   payload["chosen"] = [c.to_dict() for c in chosen]
   best = max(chosen, key=lambda c: c.predicted_top1)

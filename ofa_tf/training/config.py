@@ -18,6 +18,7 @@ from ofa_tf.search_space import SearchSpace, get_space
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "one_device")
 EXECUTION_MODES = ("auto", "sliced", "masked")
+BAD_IMAGE_POLICIES = ("fail", "skip", "unchecked")  # As `data.folder.BAD_IMAGE_POLICIES`.
 
 
 def _tuple(value):
@@ -186,6 +187,8 @@ class TrainConfig:
   Attributes:
     space: registered search space name (`search_space.get_space`).
     dataset: dataset spec for `data.load_dataset` ("digits", "tfds:NAME", "folder:PATH").
+    bad_images: unreadable images of an image folder: "fail" (refuse the run naming them),
+      "skip" (leave them out, counted in the log) or "unchecked" (`data.folder`).
     phases: the schedule, a tuple of `Phase`.
     resolutions: training resolutions in pixels (replace the space's); None = the space's.
     global_batch_size: examples per step over all replicas.
@@ -214,6 +217,7 @@ class TrainConfig:
   """
   space: str = "ofa_mbv3_tiny"
   dataset: str = "digits"
+  bad_images: str = "fail"
   phases: tuple[Phase, ...] = ()
   resolutions: tuple[int, ...] | None = None
   global_batch_size: int = 64
@@ -249,6 +253,9 @@ class TrainConfig:
     space = self.search_space()  # raises for unknown names / bad resolutions
     for phase in phases:
       phase.restrictions(space)  # raises for a dimension or value the space lacks
+    if self.bad_images not in BAD_IMAGE_POLICIES:
+      raise ValueError(f"TrainConfig.bad_images must be one of {BAD_IMAGE_POLICIES}, got "
+                       f"{self.bad_images!r}")
     if self.strategy not in STRATEGIES:
       raise ValueError(f"TrainConfig.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
     if self.execution_mode not in EXECUTION_MODES:
@@ -293,6 +300,61 @@ class TrainConfig:
 
   def replace(self, **changes) -> "TrainConfig":
     return dataclasses.replace(self, **changes)
+
+  def with_space(self, space_name: str) -> "TrainConfig":
+    """The same schedule for another registered space: per phase the same length (epochs or
+    steps), learning rate, warmup and subnets per step, with the elastic values of the new
+    space's family (`progressive_shrinking_phases`); `resolutions` reset to the space's.
+
+    Raises:
+      ValueError: unknown space, or its family has another number of phases.
+    """
+    space = get_space(space_name)
+    if self.dropout_rate is not None:
+      space = space.replace(dropout_rate=float(self.dropout_rate))
+    try:
+      phases = progressive_shrinking_phases(
+          space, epochs=tuple(p.epochs for p in self.phases),
+          lrs=tuple(p.base_lr for p in self.phases),
+          warmup_epochs=tuple(p.warmup_epochs for p in self.phases),
+          subnets_per_step=tuple(p.subnets_per_step for p in self.phases))
+    except ValueError as e:
+      raise ValueError(f"cannot move this schedule of {len(self.phases)} phases to space "
+                       f"{space_name!r}: {e}") from e
+    phases = tuple(dataclasses.replace(new, steps=old.steps)
+                   for new, old in zip(phases, self.phases))
+    return self.replace(space=space_name, phases=phases, resolutions=None)
+
+  def with_global_batch_size(self, global_batch_size: int, scale_lr: bool = True
+                             ) -> "TrainConfig":
+    """The same run at another global batch size; with `scale_lr` every phase's `base_lr`
+    scales linearly with the batch (Goyal et al., 2017; the reference's 0.08 x 32 at 2048).
+    Phase lengths in epochs are kept (the number of steps changes).
+
+    Raises:
+      ValueError: `global_batch_size` is not a positive int.
+    """
+    if not isinstance(global_batch_size, int) or global_batch_size <= 0:
+      raise ValueError(f"TrainConfig.global_batch_size must be a positive int, got "
+                       f"{global_batch_size!r}")
+    factor = global_batch_size / self.global_batch_size if scale_lr else 1.0
+    phases = tuple(dataclasses.replace(p, base_lr=p.base_lr * factor) for p in self.phases)
+    return self.replace(global_batch_size=global_batch_size, phases=phases)
+
+  def scale_epochs(self, factor: float) -> "TrainConfig":
+    """Every phase `factor` times as long (epochs, warmup epochs, and `steps` when set,
+    rounded up): 0.01 for a trial of the imagenet schedule, 2 for a longer run.
+
+    Raises:
+      ValueError: `factor` is not > 0.
+    """
+    if not factor > 0:
+      raise ValueError(f"epochs scale must be > 0, got {factor}")
+    phases = tuple(dataclasses.replace(
+        p, epochs=p.epochs * factor, warmup_epochs=p.warmup_epochs * factor,
+        steps=None if p.steps is None else max(1, math.ceil(p.steps * factor)))
+        for p in self.phases)
+    return self.replace(phases=phases)
 
   def select_phases(self, names) -> "TrainConfig":
     """The same config with only the phases `names` (in schedule order).

@@ -109,6 +109,40 @@ class TrainConfigTest(tf.test.TestCase):
     self.assertEqual(config.replace(dropout_rate=0.0).search_space().dropout_rate, 0.0)
     self.assertEqual(config.search_space().resolutions, (16, 20))
 
+  def test_sizing_a_run(self):
+    digits = config_lib.get_preset("digits")
+    imagenet = config_lib.get_preset("imagenet")
+    moved = digits.with_space("ofa_mbv3_w1.0")
+    self.assertEqual(moved.space, "ofa_mbv3_w1.0")
+    self.assertIsNone(moved.resolutions)
+    self.assertEqual(moved.search_space().resolutions, tuple(range(128, 225, 4)))
+    # Same lengths, LRs and subnets per step; the w1.0 space's elastic values.
+    self.assertEqual([(p.epochs, p.base_lr, p.warmup_epochs, p.subnets_per_step, p.name)
+                      for p in moved.phases],
+                     [(p.epochs, p.base_lr, p.warmup_epochs, p.subnets_per_step, p.name)
+                      for p in digits.phases])
+    self.assertEqual([p.elastic for p in moved.phases], [p.elastic for p in imagenet.phases])
+    smoke = config_lib.get_preset("smoke").with_space("ofa_mbv3_w1.0")
+    self.assertEqual([p.steps for p in smoke.phases], [3] * 6)
+
+    small = imagenet.with_global_batch_size(16)
+    self.assertEqual(small.global_batch_size, 16)
+    self.assertAllClose([p.base_lr for p in small.phases],
+                        [p.base_lr / 128 for p in imagenet.phases])
+    self.assertEqual([p.base_lr for p in imagenet.with_global_batch_size(
+        16, scale_lr=False).phases], [p.base_lr for p in imagenet.phases])
+    with self.assertRaisesRegex(ValueError, "global_batch_size must be a positive int"):
+      imagenet.with_global_batch_size(0)
+
+    short = imagenet.scale_epochs(0.01)
+    self.assertAllClose([p.epochs for p in short.phases], [1.8, 1.2, 0.25, 1.2, 0.25, 1.2])
+    self.assertAllClose([p.warmup_epochs for p in short.phases],
+                        [0.05, 0.05, 0, 0.05, 0, 0.05])
+    self.assertEqual([p.steps for p in config_lib.get_preset("smoke").scale_epochs(2).phases],
+                     [6] * 6)
+    with self.assertRaisesRegex(ValueError, "epochs scale must be > 0"):
+      imagenet.scale_epochs(0)
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -23,7 +23,7 @@ from ofa_tf.data import ImageClassificationData, load_dataset
 from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.networks.ofa_mbconv import ARCH_KEYS
 from ofa_tf.search_space import SearchSpace, SubnetConfig
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 from ofa_tf.training.config import Phase, TrainConfig
 
 _STAT_SUFFIXES = (".moving_mean", ".moving_variance")
@@ -146,9 +146,40 @@ def extreme_subnets(space: SearchSpace, phase: Phase,
 
 def subnet_label(space: SearchSpace, config: SubnetConfig) -> str:
   """A short label of a (uniform) subnet, e.g. "d2 e3 k3 r24": the first entry of each
-  dimension (its first letter) and the resolution. The one place labels are written."""
+  dimension (its first letter) and the resolution. Labels are written here and read only by
+  `parse_subnet_label` and `summary_tag`."""
   return " ".join([f"{d[0]}{getattr(config, d)[0]}" for d in sorted(space.dim_names)]
                   + [f"r{config.r}"])
+
+
+def parse_subnet_label(label: str) -> dict[str, int]:
+  """The values of a `subnet_label`: "d2 e3 k3 r24" -> {"d": 2, "e": 3, "k": 3, "r": 24}
+  (float values such as a width multiplier stay floats).
+
+  Raises:
+    ValueError: `label` is not of that form.
+  """
+  values = {}
+  for part in label.split():
+    key, number = part[:1], part[1:]
+    if not key.isalpha() or not number:
+      raise ValueError(f"not a subnet label: {label!r} (expected e.g. 'd2 e3 k3 r24')")
+    try:
+      values[key] = int(number)
+    except ValueError:
+      try:
+        values[key] = float(number)
+      except ValueError:
+        raise ValueError(f"not a subnet label: {label!r} (expected e.g. 'd2 e3 k3 r24')"
+                         ) from None
+  if "r" not in values:
+    raise ValueError(f"not a subnet label: {label!r} (no resolution 'r<pixels>')")
+  return values
+
+
+def summary_tag(label: str) -> str:
+  """The TensorBoard tag of a subnet's evaluation: "d2 e3 k3 r24" -> "eval/d2_e3_k3_r24"."""
+  return "eval/" + "_".join(f"{k}{v}" for k, v in parse_subnet_label(label).items())
 
 
 def extreme_labels(space: SearchSpace, phase: Phase,
@@ -249,4 +280,5 @@ def make_subnet_evaluator(workdir: str, split: str = "validation",
                             f"calibration settings")
   with open(path) as f:
     train_config = TrainConfig.from_dict(json.load(f))
-  return SubnetEvaluator(supernet, load_dataset(train_config.dataset), split, train_config)
+  data = load_dataset(train_config.dataset, bad_images=train_config.bad_images)  # The run's split.
+  return SubnetEvaluator(supernet, data, split, train_config)

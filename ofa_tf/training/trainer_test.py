@@ -11,24 +11,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ofa_tf import atomic_files
 from ofa_tf.data import load_dataset
+from ofa_tf.data.folder_test_util import write_image_folder
 from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.search_space import get_space
 from ofa_tf.training import config as config_lib
 from ofa_tf.training import evaluation
 from ofa_tf.training import trainer
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf.training.trainer_test_util import micro_config
+from ofa_tf import workdir as workdir_lib
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def micro_config(full_steps: int = 2, **changes) -> config_lib.TrainConfig:
-  """The smoke preset without dropout and evaluation, 2 steps per phase (full: full_steps)."""
-  config = config_lib.get_preset("smoke")
-  phases = tuple(p.__class__(**{**p.to_dict(), "steps": full_steps if p.name == "full" else 2})
-                 for p in config.phases)
-  return config.replace(phases=phases, dropout_rate=0.0, eval_at_phase_end=False,
-                        **changes)
 
 
 def _weights(supernet) -> dict:
@@ -75,13 +69,29 @@ class BadInputTest(tf.test.TestCase):
     os.makedirs(self.workdir)
     other = get_space("ofa_mbv3_w1.0")
     workdir_lib.write_space(self.workdir, other)
-    self.assert_refused(self.config, "space 'ofa_mbv3_w1.0'.*--overwrite")
+    self.assert_refused(self.config, r"another space .*name: \"ofa_mbv3_w1.0\" -> "
+                        r"\"ofa_mbv3_tiny\".*--overwrite")
     os.remove(os.path.join(self.workdir, "space.json"))
     space = trainer.resolve_space(self.config, 10)
     workdir_lib.write_space(self.workdir, space)
-    workdir_lib.write_text_atomic(os.path.join(self.workdir, "train_config.json"),
-                                  config_lib.get_preset("digits").to_json())
-    self.assert_refused(self.config, "different train config")
+    atomic_files.write_text(os.path.join(self.workdir, "train_config.json"),
+                            config_lib.get_preset("digits").to_json())
+    self.assert_refused(self.config, "different train config .*global_batch_size: 64 -> 32")
+
+  def test_space_mismatch_names_the_resolutions(self):
+    space = trainer.resolve_space(self.config, 10)
+    os.makedirs(self.workdir)
+    workdir_lib.write_space(self.workdir, space.replace(resolutions=(16, 24)))
+    self.assert_refused(self.config, r"resolutions: \[16, 24\] -> \[16, 20\]")
+
+  def test_too_small_folder_is_refused_before_any_write(self):
+    root = os.path.join(self.get_temp_dir(), "small")
+    write_image_folder(root, classes=2, per_class=10, size=24)
+    self.assertFalse(os.path.exists(self.workdir))
+    with self.assertRaisesRegex(ValueError, "16 training images, fewer than one batch "
+                                r"\(global_batch_size 32\)"):
+      trainer.train(self.config.replace(dataset=f"folder:{root}"), self.workdir)
+    self.assertFalse(os.path.exists(self.workdir))
 
 
 class TrainerTest(tf.test.TestCase):
@@ -242,7 +252,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from ofa_tf.training import trainer
-from ofa_tf.training.trainer_test import micro_config
+from ofa_tf.training.trainer_test_util import micro_config
 
 config = micro_config(synchronized_bn=True, strategy="mirrored").replace(eval_at_phase_end=True)
 result = trainer.train(config.select_phases(["full", "depth_2"]), sys.argv[1])
@@ -296,7 +306,7 @@ class DistributedTest(tf.test.TestCase):
       script = f"""
       import numpy as np
       from ofa_tf.training import trainer
-      from ofa_tf.training.trainer_test import micro_config
+      from ofa_tf.training.trainer_test_util import micro_config
       config = micro_config().replace(strategy="multi_worker")
       config = config.select_phases(["full", "kernel"])
       result = trainer.train(config, {workdir!r})

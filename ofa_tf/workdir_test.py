@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf.search_space import get_space
-from ofa_tf.training import workdir as workdir_lib
+from ofa_tf import workdir as workdir_lib
 
 
 class WorkdirTest(tf.test.TestCase):

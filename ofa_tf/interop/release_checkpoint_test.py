@@ -1,13 +1,12 @@
-"""Tests of the write_release_checkpoint binary: a trained work directory's supernet written
-in the release layout reads back through the checkpoint import unchanged."""
+"""Tests of writing supernets in the released checkpoint layout: a work directory's supernet
+reads back through the checkpoint import unchanged; refusals write nothing."""
 
 import os
 
-from absl import app
 import numpy as np
 import tensorflow as tf
 
-from export import write_release_checkpoint as binary
+from ofa_tf import atomic_files
 from ofa_tf import search_space as ss
 from ofa_tf.interop import checkpoint_import, import_workdir
 
@@ -22,16 +21,17 @@ class WriteReleaseCheckpointTest(tf.test.TestCase):
     work = os.path.join(self.get_temp_dir(), "work")
     import_workdir.write_workdir(work, supernet, {"source": "test"})
     path = os.path.join(self.get_temp_dir(), "w10.pth")
-    self.assertEqual(binary.run(binary.WriteConfig(W10, path, workdir=work)), path)
+    checkpoint_import.write_release_checkpoint(path, W10, workdir=work)
     imported = checkpoint_import.load_ofa_pytorch_checkpoint(path, W10).named_weights()
     for name, variable in supernet.named_weights().items():
       self.assertAllEqual(imported[name], variable, msg=name)
     self.assertGreater(np.std(imported["stem_bn.moving_variance"].numpy()), 0)  # Gathered.
-    with self.assertRaisesRegex(FileExistsError, "exists"):
-      binary.run(binary.WriteConfig(W10, path, workdir=work))
-    with self.assertRaisesRegex(app.UsageError, "holds space ofa_mbv3_w1.0, not the space "
+    with self.assertRaises(atomic_files.OutputExistsError):
+      checkpoint_import.write_release_checkpoint(path, W10, workdir=work)
+    with self.assertRaisesRegex(ValueError, "holds space ofa_mbv3_w1.0, not the space "
                                 "ofa_mbv3_w1.2"):
-      binary.run(binary.WriteConfig("ofa_mbv3_d234_e346_k357_w1.2", path + "2", workdir=work))
+      checkpoint_import.write_release_checkpoint(path + "2", "ofa_mbv3_d234_e346_k357_w1.2",
+                                                 workdir=work)
     self.assertFalse(os.path.exists(path + "2"))
 
 

@@ -1,7 +1,7 @@
 """The work-directory format of a progressive-shrinking run, and the only way to read it.
 
 Layout of a work directory (every file written atomically: temporary file or directory in the
-same parent, then `os.replace`):
+same parent, then `os.replace`; `ofa_tf.atomic_files`):
 
   space.json           the search space JSON (`space.to_json()`, with its family tag); fixes the
                        supernet's shapes. Written once; a different space is refused.
@@ -17,6 +17,8 @@ same parent, then `os.replace`):
                        by `tf.train.load_checkpoint`), plus `final/space.json` (a copy of the
                        space the weights belong to).
   summaries/           TensorBoard event files.
+  .lock                while a trainer runs: its {"pid", "host", "started"} JSON
+                       (`training.run_guard.WorkdirLock`); a second trainer is refused.
 
 Other parts of the project (search, export, interop) read and write supernets only through
 `save_supernet` and `load_supernet`.
@@ -27,9 +29,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import json
-import tempfile
-from typing import Any
 
 import tensorflow as tf
 
@@ -43,17 +42,8 @@ PHASE_RESULTS_FILE = "phase_results.json"
 CHECKPOINT_DIR = "checkpoints"
 FINAL_DIR = "final"
 SUMMARY_DIR = "summaries"
+LOCK_FILE = ".lock"
 _FINAL_PREFIX = "supernet"
-
-
-def write_text_atomic(path: str, text: str) -> None:
-  """Writes `text` to `path` atomically (`ofa_tf.atomic_files`)."""
-  atomic_files.write_text(path, text)
-
-
-def write_json_atomic(path: str, data: Any) -> None:
-  """Writes `data` as indented JSON to `path` atomically."""
-  write_text_atomic(path, json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
 def read_space(workdir: str) -> SearchSpace:
@@ -93,7 +83,7 @@ def write_space(workdir: str, space: SearchSpace, overwrite: bool = False) -> No
           f"({path}) which differs from space {space.name!r}; use another work directory "
           f"or overwrite it explicitly")
     return
-  write_text_atomic(path, space.to_json() + "\n")
+  atomic_files.write_text(path, space.to_json() + "\n")
 
 
 def supernet_checkpoint(supernet: Supernet) -> tf.train.Checkpoint:
@@ -131,21 +121,14 @@ def save_supernet(workdir: str, supernet: Supernet, overwrite: bool = False) -> 
   os.makedirs(workdir, exist_ok=True)
   write_space(workdir, supernet.space, overwrite=overwrite)
   final = os.path.join(workdir, FINAL_DIR)
-  staging = tempfile.mkdtemp(prefix=f".{FINAL_DIR}.", dir=workdir)
-  os.chmod(staging, 0o755)
+  staging = atomic_files.make_staging_directory(workdir, FINAL_DIR)
   try:
     supernet_checkpoint(supernet).write(os.path.join(staging, _FINAL_PREFIX))
-    write_text_atomic(os.path.join(staging, SPACE_FILE), supernet.space.to_json() + "\n")
-    old = None
-    if os.path.exists(final):
-      old = tempfile.mkdtemp(prefix=f".{FINAL_DIR}.old.", dir=workdir)
-      os.replace(final, os.path.join(old, FINAL_DIR))
-    os.replace(staging, final)
-    if old:
-      shutil.rmtree(old, ignore_errors=True)
+    atomic_files.write_text(os.path.join(staging, SPACE_FILE), supernet.space.to_json() + "\n")
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)
     raise
+  atomic_files.replace_directory(staging, final)
   return os.path.join(final, _FINAL_PREFIX)
 
 
