@@ -87,10 +87,10 @@ def write_state_dict(path: str, state: Mapping[str, np.ndarray], *, wrap: bool =
   """
   pickle, storages = _pickle_state(state, wrap)
   buffer = io.BytesIO()
+  entries = [("archive/data.pkl", pickle), ("archive/byteorder", b"little")]
+  entries += [(f"archive/data/{key}", data) for key, data in enumerate(storages)]
+  entries.append(("archive/version", b"3\n"))
   with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-    archive.writestr("archive/data.pkl", pickle)
-    archive.writestr("archive/byteorder", "little")
-    for key, data in enumerate(storages):
-      archive.writestr(f"archive/data/{key}", data)
-    archive.writestr("archive/version", "3\n")
+    for name, data in entries:  # A fixed timestamp: the same state gives the same bytes.
+      archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
   atomic_files.write_bytes(path, buffer.getvalue(), overwrite)
