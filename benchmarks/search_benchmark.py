@@ -6,10 +6,7 @@ Measured in one run, on one space and constraint:
      and one predictor row per call), and the ratio;
   3. predictor inference on a batch of 100: NumPy forward pass vs. the tf_keras model;
   4. evolutionary vs. random search with the same number of predictor calls, on predicted
-     accuracy at the same budget;
-  5. one full default search on each other space of --also_spaces that is registered
-     (default: OFA-ResNet50), under a MACs budget halfway between its smallest and largest
-     subnet, with a random-init predictor.
+     accuracy at the same budget.
 
   python benchmarks/search_benchmark.py                          # random-init MLP, w1.0
   python benchmarks/search_benchmark.py --workdir=/tmp/ofa       # a trained predictor
@@ -28,14 +25,12 @@ from ofa_tf.search.constraints import Constraint, Metrics
 from ofa_tf.search.encoding import ArchEncoder
 from ofa_tf.search.evolution import EvolutionConfig, evolutionary_search, random_search
 from ofa_tf.search.accuracy_predictor import AccuracyPredictor
-from ofa_tf.search_space import get_space, space_names
+from ofa_tf.search_space import get_space
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_predictor/.")
 _SPACE = flags.DEFINE_string("space", "ofa_mbv3_w1.0", "Space (without --workdir).")
 _CONSTRAINTS = flags.DEFINE_multi_string("constraint", ["macs:300e6"], "Constraints.")
 _SEED = flags.DEFINE_integer("seed", 0, "Search seed.")
-_ALSO_SPACES = flags.DEFINE_list("also_spaces", ["ofa_resnet50"],
-                                 "Spaces whose default search is timed too, if registered.")
 
 
 def random_predictor(space, seed=0, hidden=(400, 400, 400)):
@@ -124,21 +119,6 @@ def main(argv):
   for name, result in (("evolution", evo), ("random", rand)):
     values = ", ".join(f"{k}={v:.4g}" for k, v in result.best.metrics.items())
     print(f"   {name:9s} best: {values}")
-
-  for name in _ALSO_SPACES.value:
-    if name not in space_names():
-      print(f"5. {name}: not registered in this checkout, skipped")
-      continue
-    other = get_space(name)
-    low, high = other.macs(other.min_config()), other.macs(other.max_config())
-    budget = Constraint("macs", (low + high) / 2)
-    other_metrics = Metrics(other)
-    other_predictor = random_predictor(other, _SEED.value)
-    result, seconds = timed(lambda: evolutionary_search(  # pylint: disable=cell-var-from-loop
-        other_metrics, other_predictor.predict_genes, [budget], config))
-    print(f"5. {name}: batched search {seconds:.2f} s ({config.population_size} x "
-          f"{config.generations}, {budget}, {result.predictor_calls} predictor calls), best "
-          f"{result.best.metrics['macs'] / 1e6:.0f} MMACs")
 
 
 if __name__ == "__main__":

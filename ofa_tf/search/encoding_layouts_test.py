@@ -54,7 +54,8 @@ class ReleasedLayoutsTest(tf.test.TestCase):
     self._check(get_space("ofa_mbv3_w1.2"), "released_mbv3", mbv3_reference_features, 128)
 
   def test_resnet50_matches_the_released_rule(self):
-    self._check(resnet50_space(), "released_resnet50", resnet50_reference_features, 82)
+    space = resnet50_space().replace(resolutions=layouts.RESNET50_RESOLUTIONS)
+    self._check(space, "released_resnet50", resnet50_reference_features, 82)
 
   def test_ofa_tf_layout_is_the_generic_one(self):
     space = get_space("ofa_mbv3_w1.0")
