@@ -7,11 +7,12 @@ r"""Searches a trained work directory for the most accurate subnet under constra
       --constraint='latency_ms:cpu_xnnpack_1t_int8|cpu_builtin_1t_int8:20'
   bazel run //trainers:search -- --workdir=/tmp/ofa --constraint=macs:300e6 --pareto
 
-Every --constraint must hold. A latency constraint naming several profiles joined by "|"
-bounds the best of them (the app picks the fastest delegate for the chosen subnet).
---pareto sweeps the first constraint's budget up to its value (others fixed) and reports the
-front. Writes <workdir>/search/{result.json,best_subnet.json,
-front.png} and prints a table.
+The predictor is `<workdir>/accuracy_predictor/`: trained by trainers/train_accuracy_predictor.py
+or a released one put there by export/import_accuracy_predictor.py. Every --constraint must
+hold. A latency constraint naming several profiles joined by "|" bounds the best of them (the
+app picks the fastest delegate for the chosen subnet). --pareto sweeps the first constraint's
+budget up to its value (others fixed) and reports the front. Writes
+<workdir>/search/{result.json,best_subnet.json,front.png} and prints a table.
 
 Latency constraints use `ofa_tf.latency.predictor.load_latency_fn(tables_dir, profile)`,
 which returns a batched `Sequence[SubnetConfig] -> np.ndarray` of ms.
