@@ -91,8 +91,6 @@ class ImportedSearchTest(tf.test.TestCase):
     self._search_and_brute_force(self.predictor, metrics, BUDGET, self.latency.latency_batch)
 
   def test_resnet50_best_is_the_highest_predicted_within_a_macs_budget(self):
-    if "ofa_resnet50" not in ss.space_names():
-      self.skipTest("the ofa_resnet50 space is not registered in this checkout")
     predictor = api.read_released_predictor(RESNET50, "ofa_resnet50")
     space = predictor.space
     budget = Constraint.parse("macs:2e9")

@@ -1,14 +1,12 @@
 """Synthetic accuracy functions for search tests (no trained supernet needed)."""
 
-import dataclasses
 import os
-from typing import ClassVar
 
 import numpy as np
 
 from ofa_tf.search import accuracy_dataset as dataset
 from ofa_tf.search.encoding import ArchEncoder
-from ofa_tf.search_space import ElasticDim, SearchSpace, get_space, space_names
+from ofa_tf.search_space import get_space
 
 
 def linear_accuracy_fn(space, seed=0):
@@ -45,29 +43,6 @@ def write_synthetic_dataset(workdir, num_subnets, space_name="ofa_mbv3_tiny"):
   return space
 
 
-@dataclasses.dataclass(frozen=True)
-class ResNet50LikeSpace(SearchSpace):
-  """The elastic dimensions of OFA-ResNet50 (reference README) without its network: what the
-  released ResNet50 encoding reads. Stage 0 is the input stem (no elastic blocks)."""
-  family: ClassVar[str] = "resnet50_encoding_test"
-  name: str = "ofa_resnet50"
-  resolutions: tuple = (128, 144, 160, 176, 192, 224, 240, 256)
-
-  def elastic_dims(self):
-    return (ElasticDim("d", ((0, 2),) + ((0, 1, 2),) * 4, "stage", depth=True),
-            ElasticDim.uniform("e", (0.2, 0.25, 0.35), 18, "block"),
-            ElasticDim.uniform("w", (0, 1, 2), 6, "network"))
-
-  def stage_blocks(self):
-    return ((), tuple(range(0, 4)), tuple(range(4, 8)), tuple(range(8, 14)),
-            tuple(range(14, 18)))
-
-  def active_depth(self, stage, value):
-    return 0 if stage == 0 else (2, 2, 4, 2)[stage - 1] + value
-
-
 def resnet50_space():
-  """The registered ofa_resnet50 space, or a stand-in of its dimensions while it is absent."""
-  if "ofa_resnet50" in space_names():
-    return get_space("ofa_resnet50")
-  return ResNet50LikeSpace()
+  """The registered ofa_resnet50 space (what the released ResNet50 encoding reads)."""
+  return get_space("ofa_resnet50")
