@@ -6,7 +6,8 @@ Measured in one run, on one space and constraint:
      and one predictor row per call), and the ratio;
   3. predictor inference on a batch of 100: NumPy forward pass vs. the tf_keras model;
   4. evolutionary vs. random search with the same number of predictor calls, on predicted
-     accuracy at the same budget.
+     accuracy at the same budget;
+  5. the batched search on OFA-ResNet50 (18 blocks, widths and the stem's depth entry).
 
   python benchmarks/search_benchmark.py                          # random-init MLP, w1.0
   python benchmarks/search_benchmark.py --workdir=/tmp/ofa       # a trained predictor
@@ -31,6 +32,9 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_pr
 _SPACE = flags.DEFINE_string("space", "ofa_mbv3_w1.0", "Space (without --workdir).")
 _CONSTRAINTS = flags.DEFINE_multi_string("constraint", ["macs:300e6"], "Constraints.")
 _SEED = flags.DEFINE_integer("seed", 0, "Search seed.")
+_RESNET_CONSTRAINT = flags.DEFINE_string(
+    "resnet_constraint", "macs:2e9",
+    "Step 5: the batched search on ofa_resnet50 (random-init MLP) under this constraint.")
 
 
 def random_predictor(space, seed=0, hidden=(400, 400, 400)):
@@ -119,6 +123,16 @@ def main(argv):
   for name, result in (("evolution", evo), ("random", rand)):
     values = ", ".join(f"{k}={v:.4g}" for k, v in result.best.metrics.items())
     print(f"   {name:9s} best: {values}")
+
+  resnet = get_space("ofa_resnet50")
+  resnet_metrics = Metrics(resnet)
+  resnet_predictor = random_predictor(resnet, _SEED.value)
+  best, resnet_s = timed(lambda: evolutionary_search(
+      resnet_metrics, resnet_predictor.predict_genes,
+      [Constraint.parse(_RESNET_CONSTRAINT.value)], config).best)
+  print(f"5. ofa_resnet50 batched search ({_RESNET_CONSTRAINT.value}, random-init MLP): "
+        f"{resnet_s:.2f} s (limit 2 s: {'OK' if resnet_s <= 2 else 'OVER'}), best "
+        f"{best.metrics['macs'] / 1e9:.2f} GMACs, predicted top-1 {best.predicted_top1:.2f}")
 
 
 if __name__ == "__main__":

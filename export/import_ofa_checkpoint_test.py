@@ -18,6 +18,8 @@ W10 = "ofa_mbv3_d234_e346_k357_w1.0"
 PROXYLESS_PTH = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0.pth")
 PROXYLESS_CASES = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0_cases.json")
 PROXYLESS = "ofa_proxyless_d234_e346_k357_w1.3"
+RESNET_PTH = os.path.join(REFERENCE, "ofa_resnet50_seed0.pth")
+RESNET_CASES = os.path.join(REFERENCE, "ofa_resnet50_seed0_cases.json")
 
 
 def _config(checkpoint, output, verify=None, overwrite=False):
@@ -72,6 +74,17 @@ class ImportBinaryTest(tf.test.TestCase):
     # Cases of another architecture: exit 2, nothing written.
     other = os.path.join(self.tmp, "other")
     self.assertEqual(binary.run(_config(SHARED_PTH, other, verify=PROXYLESS_CASES)), 2)
+    self.assertFalse(os.path.exists(other))
+
+  def test_resnet50_oracle_all_twelve_cases_through_the_binary(self):
+    output = os.path.join(self.tmp, "resnet50")
+    config = binary.ImportConfig(checkpoint=RESNET_PTH, arch="ofa_resnet50", output=output,
+                                 verify_cases=RESNET_CASES, mode="sliced", overwrite=False)
+    self.assertEqual(binary.run(config), 0)
+    self.assertEqual(workdir.load_supernet(output).space.name, "ofa_resnet50")
+    # A ResNet checkpoint given as another architecture: exit non-zero, nothing written.
+    other = os.path.join(self.tmp, "other")
+    self.assertNotEqual(binary.run(_config(RESNET_PTH, other)), 0)
     self.assertFalse(os.path.exists(other))
 
   @pytest.mark.slow

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import Any, Callable
 
 
 class OutputExistsError(FileExistsError):
@@ -139,3 +139,37 @@ def write_png(path: str, figure, overwrite: bool = True) -> None:
   figure.tight_layout()
   figure.savefig(buffer, format="png")
   write_bytes(path, buffer.getvalue(), overwrite)
+
+
+def write_directory(path: str, fill: Callable[[str], Any], overwrite: bool = False) -> None:
+  """Creates directory `path` atomically: `fill(staging)` writes into a staging directory in
+  the same parent, which then replaces `path` with one `os.replace`.
+
+  On any failure (in `fill` too) nothing is left at `path` and an existing one is unchanged.
+  The directory gets the usual permissions (0777 minus the umask), not `mkdtemp`'s 0700.
+
+  Raises:
+    OutputExistsError: `path` exists, is not empty and `overwrite` is False (nothing
+      written).
+  """
+  path = os.path.abspath(path)
+  if os.path.exists(path) and os.listdir(path) and not overwrite:
+    raise OutputExistsError(path)
+  parent = os.path.dirname(path)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", dir=parent)
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(staging, 0o777 & ~umask)
+  try:
+    fill(staging)
+    if os.path.exists(path):
+      old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old.", dir=parent)
+      os.replace(path, os.path.join(old, "previous"))
+      os.replace(staging, path)
+      shutil.rmtree(old, ignore_errors=True)
+    else:
+      os.replace(staging, path)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise

@@ -45,6 +45,35 @@ class AtomicFilesTest(tf.test.TestCase):
     with self.assertRaisesRegex(FileExistsError, "exists"):
       atomic_files.write_png(path, figure, overwrite=False)
 
+  def test_directory_is_created_replaced_or_left_alone(self):
+    parent = self.get_temp_dir()
+    path = os.path.join(parent, "out")
+
+    def fill(text):
+      def write(staging):
+        with open(os.path.join(staging, "a.txt"), "w") as f:
+          f.write(text)
+      return write
+
+    atomic_files.write_directory(path, fill("one"))
+    self.assertEqual(open(os.path.join(path, "a.txt")).read(), "one")
+    umask = os.umask(0)
+    os.umask(umask)
+    self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o777 & ~umask)
+    with self.assertRaises(atomic_files.OutputExistsError):
+      atomic_files.write_directory(path, fill("two"))
+
+    def fail(staging):
+      fill("half")(staging)
+      raise RuntimeError("interrupted")
+
+    with self.assertRaisesRegex(RuntimeError, "interrupted"):
+      atomic_files.write_directory(path, fail, overwrite=True)
+    self.assertEqual(open(os.path.join(path, "a.txt")).read(), "one")
+    atomic_files.write_directory(path, fill("two"), overwrite=True)
+    self.assertEqual(open(os.path.join(path, "a.txt")).read(), "two")
+    self.assertEqual(sorted(os.listdir(parent)), ["out"])
+
 
   def test_check_output_before_any_work(self):
     root = self.get_temp_dir()

@@ -5,11 +5,13 @@
 registered space name) and, for the full-size spaces, `RESOLUTION` (checks run at one
 resolution, the smallest by default) and `NUM_CONFIGS`. The checks:
   * the extracted static model equals the supernet (<= 1e-4, eval and batch-statistics BN);
-  * the masked and sliced execution modes agree on outputs and gradients (<= 1e-5), each
+  * the masked and sliced execution modes agree on outputs and gradients (<= 1e-5; gradients
+    relative to their tensor's largest entry when above 1), each
     traced once over `NUM_CONFIGS` configs;
   * the MACs/params counters equal `count_params()` of the extracted model;
   * config JSON and search genes round-trip;
-  * channel re-organization keeps the function of the subnets trained so far;
+  * channel re-organization keeps the function of the subnets trained so far (<= 1e-4 of
+    the logits' scale);
   * the latency-table layer list covers every sampled subnet's layers;
   * extract -> `cpu_int8` -> LiteRT runs and agrees with Keras.
 """
@@ -95,7 +97,9 @@ class FamilyConformance:
       for a, b, v in zip(gm, gs, supernet.trainable_variables):
         a = tf.zeros_like(v) if a is None else tf.convert_to_tensor(a)
         b = tf.zeros_like(v) if b is None else tf.convert_to_tensor(b)
-        self.assertAllClose(a, b, atol=1e-5, msg=f"config {i} {v.name}")
+        # float32 round-off scales with the tensor: 1e-5 of its largest entry (at least 1e-5).
+        scale = max(1.0, float(tf.reduce_max(tf.abs(b))))
+        self.assertAllClose(a, b, atol=1e-5 * scale, msg=f"config {i} {v.name}")
     self.assertEqual(traces, {"masked": 1, "sliced": 1})
 
   def test_config_json_and_genes_round_trip(self):
@@ -124,8 +128,12 @@ class FamilyConformance:
     before = [supernet(x, arch=supernet.arch_inputs(c)) for c in kept]
     supernet.reorganize(trained)
     for config, want in zip(kept, before):
-      self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want, atol=1e-4,
-                          msg=str(config))
+      # Re-sorted channels re-order float32 sums: 1e-4 of the logits' scale (at least 1e-4).
+      # Full-size OFA-ResNet50 at 128 px: a pure permutation of every channel group moves
+      # logits of O(5) by 3.2e-4.
+      scale = max(1.0, float(tf.reduce_max(tf.abs(want))))
+      self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want,
+                          atol=1e-4 * scale, msg=str(config))
 
   def test_latency_table_layers_cover_every_subnet(self):
     space = ss.get_space(self.SPACE)

@@ -21,5 +21,15 @@ class ProxylessW13Test(FamilyConformance, tf.test.TestCase):
   SPACE = "ofa_proxyless_w1.3"
 
 
+@pytest.mark.slow
+class ResNet50Test(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_resnet50"
+  NUM_CONFIGS = 6
+
+
+class EdgeTpuTest(FamilyConformance, tf.test.TestCase):
+  SPACE = "ofa_edgetpu"
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -44,6 +44,8 @@ SUBCOMMANDS = {
     "validate-latency": "export.validate_latency",
     "latency-figures": "export.latency_tables_report",
     "import-checkpoint": "export.import_ofa_checkpoint",
+    "import-predictor": "export.import_accuracy_predictor",
+    "write-release-checkpoint": "export.write_release_checkpoint",
 }
 
 PROGRAM = "ofa-tf"

@@ -7,11 +7,12 @@ r"""Searches a trained work directory for the most accurate subnet under constra
       --constraint='latency_ms:cpu_xnnpack_1t_int8|cpu_builtin_1t_int8:20'
   bazel run //trainers:search -- --workdir=/tmp/ofa --constraint=macs:300e6 --pareto
 
-Every --constraint must hold. A latency constraint naming several profiles joined by "|"
-bounds the best of them (the app picks the fastest delegate for the chosen subnet).
---pareto sweeps the first constraint's budget up to its value (others fixed) and reports the
-front. Writes <workdir>/search/{result.json,best_subnet.json,
-front.png} and prints a table.
+The predictor is `<workdir>/accuracy_predictor/`: trained by trainers/train_accuracy_predictor.py
+or a released one put there by export/import_accuracy_predictor.py. Every --constraint must
+hold. A latency constraint naming several profiles joined by "|" bounds the best of them (the
+app picks the fastest delegate for the chosen subnet). --pareto sweeps the first constraint's
+budget up to its value (others fixed) and reports the front. Writes
+<workdir>/search/{result.json,best_subnet.json,front.png} and prints a table.
 
 Latency constraints use `ofa_tf.latency.predictor.load_latency_fn(tables_dir, profile)`,
 which returns a batched `Sequence[SubnetConfig] -> np.ndarray` of ms.
@@ -28,7 +29,8 @@ from ofa_tf.search.evolution import EvolutionConfig
 _WORKDIR = flags.DEFINE_string("workdir", None, "Work directory with accuracy_predictor/.",
                                required=True)
 _CONSTRAINTS = flags.DEFINE_multi_string(
-    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | latency_ms:<profile>:<ms> | "
+    "constraint", [], "macs:<n> | params:<n> | int8_size_bytes:<n> | "
+    "edgetpu_model_ms:<ms> (a model) | latency_ms:<profile>:<ms> | "
     "latency_ms:<profile>|<profile>...:<ms> (best of the profiles)")
 _PARETO = flags.DEFINE_bool("pareto", False, "Sweep the first constraint's budget.")
 _NUM_BUDGETS = flags.DEFINE_integer("num_budgets", 8, "Budgets of the Pareto sweep.")

@@ -1,4 +1,5 @@
-"""Import of the released OFA MBConv PyTorch supernets (MobileNetV3, ProxylessNAS).
+"""Import of the released OFA PyTorch supernets (MobileNetV3, ProxylessNAS; OFA-ResNet50's
+mapping is `resnet_checkpoint.resnet_keras_name`).
 
 Every canonical tensor of the checkpoint (`ofa_state_dict`) maps to exactly one weight of
 `Supernet.named_weights()`:
@@ -29,9 +30,11 @@ import re
 from typing import Callable
 
 import numpy as np
+import tf_keras
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import ofa_state_dict
+from ofa_tf.interop.resnet_checkpoint import resnet_keras_name
 from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
 from ofa_tf.networks import Supernet, build_supernet
 
@@ -88,7 +91,7 @@ def keras_name(key: str) -> tuple[str, str]:
 # Family tag -> function(canonical key) -> (named-weight name, layout). Both MBConv families
 # share the reference layout; a new family registers its own with `register_names`.
 _NAMES: dict[str, Callable[[str], tuple[str, str]]] = {
-    "mobilenet_v3": keras_name, "proxyless": keras_name}
+    "mobilenet_v3": keras_name, "proxyless": keras_name, "resnet50": resnet_keras_name}
 
 
 def register_names(family: str, names: Callable[[str], tuple[str, str]]) -> None:
@@ -105,6 +108,73 @@ def to_keras_layout(array: np.ndarray, layout: str) -> np.ndarray:
   if layout == "linear":
     return np.transpose(array)
   return array
+
+
+_TO_TORCH = {"conv": (3, 2, 0, 1), "depthwise": (2, 3, 0, 1), "linear": (1, 0)}
+
+
+def release_state_dict(supernet: Supernet) -> dict[str, np.ndarray]:
+  """The supernet's weights as a state dict of the released layout: the inverse of
+  `keras_weights` (canonical keys of `ofa_state_dict.expected_shapes`, PyTorch layouts).
+
+  Written with `torch_writer.write_state_dict(path, state, wrap=True)` it is a file of the
+  released supernet's layout that `load_ofa_pytorch_checkpoint` reads back.
+  """
+  targets = supernet.named_weights()
+  names = _NAMES[supernet.space.family]
+  state = {}
+  for key in ofa_state_dict.expected_shapes(supernet.space):
+    name, layout = names(key)
+    value = np.asarray(targets[name].numpy(), np.float32)
+    state[key] = np.transpose(value, _TO_TORCH[layout]) if layout in _TO_TORCH else value
+  return state
+
+
+def random_supernet(space: ss.SearchSpace, seed: int, num_images: int = 8) -> Supernet:
+  """A seeded, freshly initialized supernet of `space` whose BatchNorm statistics are those
+  of its largest subnet on `num_images` N(0, 1) images [N, r, r, 3] at the largest
+  resolution (how the reference's random-weight oracle files were made): a stand-in for a
+  released checkpoint with plausible activations."""
+  tf_keras.utils.set_random_seed(seed)
+  supernet = build_supernet(space)
+  config = space.max_config()
+  supernet.set_active_subnet(config)
+  images = np.random.default_rng(seed).normal(size=(num_images, config.r, config.r, 3))
+  supernet(images.astype(np.float32), training=True, bn_momentum=0.0)  # Stats := batch's.
+  return supernet
+
+
+def write_release_checkpoint(path: str, arch_name: str, *, workdir: str | None = None,
+                             seed: int = 0, overwrite: bool = False) -> Supernet:
+  """Writes a supernet of `arch_name` as a `torch.save` file of the released layout.
+
+  Args:
+    path: the `.pth` to write (`{'state_dict': ...}`, `release_state_dict`).
+    arch_name: a key of `ofa_state_dict.ARCHITECTURES`.
+    workdir: a work directory whose supernet to write; None: `random_supernet(seed)`.
+    seed: seed of the random supernet.
+    overwrite: replace an existing `path`.
+
+  Returns:
+    The supernet written.
+
+  Raises:
+    ValueError: unknown architecture, or `workdir` holds another space.
+    atomic_files.OutputExistsError: `path` exists and `overwrite` is False.
+  """
+  from ofa_tf import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from ofa_tf.interop import torch_writer  # pylint: disable=g-import-not-at-top
+  space = supernet_space(arch_name)
+  if workdir:
+    supernet = workdir_lib.load_supernet(workdir)
+    if supernet.space != space:
+      raise ValueError(f"{workdir} holds space {supernet.space.name}, not the space "
+                       f"{space.name} of {arch_name}")
+  else:
+    supernet = random_supernet(space, seed)
+  torch_writer.write_state_dict(path, release_state_dict(supernet), wrap=True,
+                                overwrite=overwrite)
+  return supernet
 
 
 def keras_weights(state: dict[str, np.ndarray], supernet: Supernet

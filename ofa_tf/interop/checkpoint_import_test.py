@@ -18,6 +18,8 @@ CASES = os.path.join(REFERENCE, "ofa_mbv3_w1.0_seed0_cases.json")
 W10 = "ofa_mbv3_d234_e346_k357_w1.0"
 PROXYLESS_PTH = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0.pth")
 PROXYLESS_CASES = os.path.join(REFERENCE, "ofa_proxyless_w1.3_seed0_cases.json")
+RESNET_PTH = os.path.join(REFERENCE, "ofa_resnet50_seed0.pth")
+RESNET_CASES = os.path.join(REFERENCE, "ofa_resnet50_seed0_cases.json")
 
 
 class MappingTest(tf.test.TestCase):
@@ -156,6 +158,64 @@ class ProxylessOracleTest(tf.test.TestCase):
     results = {r.index: r for r in oracle.verify_cases(supernet, PROXYLESS_CASES)}
     self.assertTrue(results[0].passed and results[1].passed and results[2].passed)
     self.assertFalse(results[3].passed)
+
+
+class ResNet50OracleTest(tf.test.TestCase):
+  """The OFA-ResNet50 oracle: 12 cases (stem skipped or kept, widths 0.65-1.0, eval cases
+  after train-mode ones)."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.supernet = None
+    if os.path.isdir(os.path.dirname(REFERENCE)):  # ../shared present: the files must be too.
+      cls.supernet = ci.load_ofa_pytorch_checkpoint(RESNET_PTH, "ofa_resnet50")
+
+  def setUp(self):
+    super().setUp()
+    if self.supernet is None:
+      self.skipTest("../shared not beside the checkout")
+
+  def test_layout_and_parameter_count_match_the_checkpoint(self):
+    raw = osd.read_raw_state_dict(RESNET_PTH)
+    self.assertLen(raw, 368)
+    state = osd.normalize_state_dict(raw)
+    space = osd.check_state_dict(state, "ofa_resnet50")
+    # The largest subnet uses every weight whole: its parameter count (PyTorch convention,
+    # BN statistics excluded) is the checkpoint's, tensor by tensor summed.
+    learned = sum(v.size for k, v in state.items() if not k.endswith(("running_mean",
+                                                                         "running_var")))
+    self.assertEqual(space.params(space.max_config()), learned)
+
+  def _check_all_twelve(self, mode):
+    moving = self.supernet.named_weights()["block5.bn2.moving_variance"].numpy()
+    results = oracle.verify_cases(self.supernet, RESNET_CASES, mode=mode)
+    self.assertLen(results, 12)
+    self.assertEqual({r.config.d[0] for r in results}, {0, 2})
+    for r in results:
+      self.assertLessEqual(r.max_abs_diff, oracle.TOLERANCE, f"{mode} case {r.index}")
+    # The replayed BN updates of the train-mode cases are undone.
+    self.assertAllEqual(self.supernet.named_weights()["block5.bn2.moving_variance"], moving)
+
+  def test_all_twelve_cases_sliced(self):
+    self._check_all_twelve("sliced")
+
+  @pytest.mark.slow
+  def test_all_twelve_cases_masked(self):
+    self._check_all_twelve("masked")
+
+  def test_extracted_static_subnet_reproduces_the_reference(self):
+    import json  # pylint: disable=g-import-not-at-top
+    from ofa_tf.networks import extract  # pylint: disable=g-import-not-at-top
+    with open(RESNET_CASES) as f:
+      case = json.load(f)["cases"][1]  # Eval mode, the smallest widths, stem conv skipped.
+    self.assertEqual(case["bn_mode"], "eval")
+    config = ss.SubnetConfig.from_reference(case["config"], resolution=case["resolution"],
+                                            space="ofa_resnet50")
+    model = extract.extract_subnet(self.supernet, config)
+    with np.load(os.path.join(REFERENCE, "ofa_resnet50_seed0_cases.npz")) as data:
+      images, want = np.transpose(data["input_1"], (0, 2, 3, 1)), data["logits_1"]
+    self.assertLessEqual(np.max(np.abs(model(images).numpy() - want)), oracle.TOLERANCE)
 
 
 if __name__ == "__main__":

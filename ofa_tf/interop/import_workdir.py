@@ -12,10 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from typing import Any
 
+from ofa_tf import atomic_files
 from ofa_tf.networks import Supernet, build_supernet
 from ofa_tf import workdir as workdir_lib
 
@@ -46,27 +45,11 @@ def write_workdir(output: str, supernet: Supernet, info: dict[str, Any], *,
   Raises:
     FileExistsError: `output` exists, is not empty and `overwrite` is False.
   """
-  output = os.path.abspath(output)
-  if os.path.exists(output) and os.listdir(output) and not overwrite:
-    raise FileExistsError(f"{output} exists and is not empty; pass overwrite to replace it")
-  parent = os.path.dirname(output)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.", dir=parent)
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700.
-  try:
+  def fill(staging):
     workdir_lib.save_supernet(staging, supernet)
     with open(os.path.join(staging, IMPORT_FILE), "w") as f:
       f.write(json.dumps(info, indent=1) + "\n")
-    if os.path.exists(output):
-      old = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.old.", dir=parent)
-      os.replace(output, os.path.join(old, "previous"))
-      os.replace(staging, output)
-      shutil.rmtree(old, ignore_errors=True)
-    else:
-      os.replace(staging, output)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
+
+  output = os.path.abspath(output)
+  atomic_files.write_directory(output, fill, overwrite)
   return os.path.join(output, workdir_lib.FINAL_DIR, "supernet")

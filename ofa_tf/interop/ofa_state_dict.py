@@ -1,7 +1,7 @@
 """OFA supernet state dicts: reading, key normalization and the expected tensor layout.
 
 The released OFA supernets (`ofa_mbv3_d234_e346_k357_w1.0`, `_w1.2`,
-`ofa_proxyless_d234_e346_k357_w1.3`) are `torch.save({'state_dict': ...})` files (some releases save the bare state dict). Their keys
+`ofa_proxyless_d234_e346_k357_w1.3`, `ofa_resnet50`) are `torch.save({'state_dict': ...})` files (some releases save the bare state dict). Their keys
 come in several spellings, normalized here to one canonical, flat form:
 - `module.` prefixes (DataParallel) are dropped;
 - `.mobile_inverted_conv.` (legacy block attribute) becomes `.conv.`;
@@ -25,7 +25,7 @@ then the head convs of the family: MobileNetV3 `final_expand_layer.conv.weight` 
 `feature_mix_layer.conv.weight` and `.bn.*` (before pooling); last
 `classifier.linear.{weight,bias}` (classes, feature_mix) / (classes,).
 
-A family plugs its layout in with `register_layout(family, expected_shapes_fn)`; released
+The OFA-ResNet50 layout is in `resnet_checkpoint`. A family plugs its layout in with `register_layout(family, expected_shapes_fn)`; released
 architecture names map to registered spaces in `ARCHITECTURES`.
 """
 
@@ -37,12 +37,14 @@ import numpy as np
 
 from ofa_tf import search_space as ss
 from ofa_tf.interop import torch_checkpoint
+from ofa_tf.interop.resnet_checkpoint import resnet_shapes
 
 # Released supernet name -> search space name.
 ARCHITECTURES = {
     "ofa_mbv3_d234_e346_k357_w1.0": "ofa_mbv3_w1.0",
     "ofa_mbv3_d234_e346_k357_w1.2": "ofa_mbv3_w1.2",
     "ofa_proxyless_d234_e346_k357_w1.3": "ofa_proxyless_w1.3",
+    "ofa_resnet50": "ofa_resnet50",
 }
 _BN = ("weight", "bias", "running_mean", "running_var")
 
@@ -157,7 +159,7 @@ def mbconv_shapes(space) -> dict[str, tuple[int, ...]]:
 
 # Family tag -> function(space) -> {canonical key: PyTorch shape}.
 _LAYOUTS: dict[str, Callable[[Any], dict[str, tuple[int, ...]]]] = {
-    "mobilenet_v3": mbconv_shapes, "proxyless": mbconv_shapes}
+    "mobilenet_v3": mbconv_shapes, "proxyless": mbconv_shapes, "resnet50": resnet_shapes}
 
 
 def register_layout(family: str, shapes: Callable[[Any], dict[str, tuple[int, ...]]]) -> None:

@@ -74,6 +74,9 @@ class LayoutTest(tf.test.TestCase):
         r"\(1000, 1280\)\)"):
       osd.check_state_dict(bad, W10)
     with self.assertRaisesRegex(ValueError, "unknown OFA architecture"):
+      osd.check_state_dict(state, "ofa_resnet101")
+    with self.assertRaisesRegex(ValueError, "does not fit ofa_resnet50: it is a checkpoint of "
+                                f"{W10}"):
       osd.check_state_dict(state, "ofa_resnet50")
 
 

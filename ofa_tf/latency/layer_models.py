@@ -40,6 +40,8 @@ def build_layer_model(layer: LayerSpec, spec: NetworkSpec, batch: int = 1) -> tf
     x = smv.apply_conv(inputs, layer.conv, spec)
   elif layer.kind == "block":
     x = smv.apply_block(inputs, layer.block, spec)
+  elif layer.kind == "stem_pool":
+    x = smv.apply_stem_pool(inputs)
   elif layer.kind == "pool":
     x = layers.GlobalAveragePooling2D(keepdims=True, name="avg_pool")(inputs)
   elif layer.kind == "logits":

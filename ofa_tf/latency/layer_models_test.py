@@ -37,6 +37,22 @@ class LayerModelsTest(tf.test.TestCase):
       model = lm.build_layer_model(layer, spec)
       self.assertEqual(model.output_shape[-1], layer.out_channels)
 
+  def test_resnet_layers_build_and_match_keras(self):
+    space = get_space("ofa_resnet50_tiny")
+    spec = space.network_spec(space.sample(np.random.default_rng(2)))
+    layers = [l for l in nl.network_layers(spec) if l.kind in ("stem_pool", "stem2", "block")]
+    self.assertIn("stem_pool", [l.kind for l in layers])
+    for layer in layers[:3]:
+      model = lm.build_layer_model(layer, spec)
+      self.assertEqual(model.output_shape[-1], layer.out_channels)
+      interp = litert_runner.make_interpreter(lm.convert(model, "fp32"))
+      x = np.random.default_rng(0).uniform(0, 1, (1, layer.input_hw, layer.input_hw,
+                                                  layer.in_channels)).astype(np.float32)
+      interp.set_tensor(interp.get_input_details()[0]["index"], x)
+      interp.invoke()
+      got = interp.get_tensor(interp.get_output_details()[0]["index"])
+      self.assertAllClose(got, model(x, training=False).numpy(), atol=1e-4)
+
   def test_bad_precision(self):
     with self.assertRaisesRegex(ValueError, "precision"):
       lm.convert(None, "int4")

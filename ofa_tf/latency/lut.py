@@ -7,6 +7,10 @@ Keys follow the released OFA tables (reference `ofa/nas/efficiency_predictor`, f
   expanded_conv-input:HxWxC-output:HxWxC-expand:M-kernel:K-stride:S-idskip:I-se:E-hs:H
                                                                  one MBConv block, M = mid
                                                                  channels, I = residual
+  bottleneck-input:HxWxC-output:HxWxC-mid:M-kernel:K-stride:S-downsample:D
+                                                                 one ResNet bottleneck, D =
+                                                                 avg-pool + 1x1 shortcut
+  MaxPool-input:112x112x64-output:56x56x64                       the ResNet stem's max pool
   Conv_1-input:7x7x160-output:7x7x960                            final expand 1x1 conv
   AvgPool2D-input:7x7x960-output:1x1x960                         global average pool
   Conv_2-input:1x1x960-output:1x1x1280                           feature mix 1x1 conv
@@ -45,7 +49,8 @@ def _hwc(h: int, w: int, c: int) -> str:
 
 
 def conv_key(name: str, in_hw: int, in_c: int, out_hw: int, out_c: int) -> str:
-  """Key of a plain layer: name in {'Conv', 'Conv_1', 'AvgPool2D', 'Conv_2'}."""
+  """Key of a plain layer: name in {'Conv', 'Conv_1', 'AvgPool2D', 'Conv_2', 'MaxPool', ...}
+  (stem and head convs carry their spec's `table_name`)."""
   return f"{name}-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
 
 
@@ -54,11 +59,20 @@ def logits_key(in_c: int, num_classes: int) -> str:
 
 
 def block_key(in_hw: int, in_c: int, out_hw: int, out_c: int, mid: int, kernel: int,
-              stride: int, residual: bool, se: bool, hswish: bool) -> str:
-  """Key of one MBConv block in the OFA format."""
-  return (f"expanded_conv-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
+              stride: int, residual: bool, se: bool, hswish: bool,
+              name: str = "expanded_conv") -> str:
+  """Key of one block in the OFA format: `name` is "expanded_conv" for an MBConv block
+  (the reference's) and "fused_conv" for a fused-MBConv block."""
+  return (f"{name}-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
           f"-expand:{mid}-kernel:{kernel}-stride:{stride}-idskip:{int(residual)}"
           f"-se:{int(se)}-hs:{int(hswish)}")
+
+
+def bottleneck_key(in_hw: int, in_c: int, out_hw: int, out_c: int, mid: int, kernel: int,
+                   stride: int, downsample: bool) -> str:
+  """Key of one ResNet bottleneck block (no OFA table has one; same field syntax)."""
+  return (f"bottleneck-input:{_hwc(in_hw, in_hw, in_c)}-output:{_hwc(out_hw, out_hw, out_c)}"
+          f"-mid:{mid}-kernel:{kernel}-stride:{stride}-downsample:{int(downsample)}")
 
 
 _KEY_RE = re.compile(r"^(?P<name>[A-Za-z_0-9]+?)-input:(?P<input>\d+x\d+x\d+)-output:"

@@ -1,11 +1,13 @@
 """The layers of a subnet and of a whole space, as lookup-table entries.
 
 A subnet (`NetworkSpec`, any family) splits into the OFA lookup-table layers: its stem convs
-(`Conv`), one `expanded_conv` per block (block 0 included), its head convs before pooling
-(`Conv_1`: MobileNetV3's final expand, ProxylessNAS' feature mix), `AvgPool2D`, its head convs
-after pooling (`Conv_2`: MobileNetV3's feature mix) and `Logits` (the classifier); the table
-names come from the spec's `ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its latency
-depends on; two layers with the same key are measured once.
+(`Conv`; the ResNet stem's three convs and its `MaxPool`), one layer per block keyed by its
+kind (`expanded_conv` for MBConv, block 0 included; `fused_conv` for fused MBConv; `bottleneck`
+for ResNet), its head convs before pooling (`Conv_1`: MobileNetV3's final expand,
+ProxylessNAS' feature mix), `AvgPool2D`, its head convs after pooling (`Conv_2`: MobileNetV3's
+feature mix) and `Logits` (the classifier); the table names come from the spec's
+`ConvSpec.table_name`. The key of a layer (see `ofa_tf.latency.lut`) fixes everything its
+latency depends on; two layers with the same key are measured once.
 """
 
 import dataclasses
@@ -39,11 +41,41 @@ class LayerSpec:
   conv: Optional[ConvSpec] = None
 
 
+def _mbconv_key(block: BlockSpec) -> str:
+  return lut.block_key(block.input_size, block.in_channels, block.output_size,
+                       block.out_channels, block.mid_channels, block.kernel_size, block.stride,
+                       block.residual, block.use_se, block.activation == "hswish",
+                       "fused_conv" if block.kind == "fused_mbconv" else "expanded_conv")
+
+
+def _bottleneck_key(block: BlockSpec) -> str:
+  return lut.bottleneck_key(block.input_size, block.in_channels, block.output_size,
+                            block.out_channels, block.mid_channels, block.kernel_size,
+                            block.stride, block.has_downsample)
+
+
+_BLOCK_KEYS = {"mbconv": _mbconv_key, "fused_mbconv": _mbconv_key,
+               "bottleneck": _bottleneck_key}
+
+
 def block_layer(block: BlockSpec) -> LayerSpec:
-  key = lut.block_key(block.input_size, block.in_channels, block.output_size,
-                      block.out_channels, block.mid_channels, block.kernel_size, block.stride,
-                      block.residual, block.use_se, block.activation == "hswish")
-  return LayerSpec("block", key, block.input_size, block.in_channels, block.out_channels, block)
+  """The lookup-table layer of one block, keyed by its kind.
+
+  Raises:
+    ValueError: a block kind without a key format.
+  """
+  if block.kind not in _BLOCK_KEYS:
+    raise ValueError(f"no latency-table key for block kind {block.kind!r}; known: "
+                     f"{sorted(_BLOCK_KEYS)}")
+  return LayerSpec("block", _BLOCK_KEYS[block.kind](block), block.input_size,
+                   block.in_channels, block.out_channels, block)
+
+
+def stem_pool_layer(spec: NetworkSpec) -> LayerSpec:
+  """The stem's max pool (ResNet), on the last stem conv's output."""
+  size, c = spec.stem[-1].output_size, spec.stem[-1].out_channels
+  return LayerSpec("stem_pool", lut.conv_key("MaxPool", size, c, spec.stem_output_size, c),
+                   size, c, c)
 
 
 def conv_layer(conv: ConvSpec) -> LayerSpec:
@@ -72,19 +104,41 @@ def head_layers(spec: NetworkSpec) -> Tuple[LayerSpec, ...]:
 
 def network_layers(spec: NetworkSpec) -> Tuple[LayerSpec, ...]:
   """The lookup-table layers of one subnet, in execution order."""
-  return (tuple(conv_layer(c) for c in spec.stem) + tuple(block_layer(b) for b in spec.blocks)
-          + head_layers(spec))
+  pool = (stem_pool_layer(spec),) if spec.stem_pool else ()
+  return (tuple(conv_layer(c) for c in spec.stem) + pool
+          + tuple(block_layer(b) for b in spec.blocks) + head_layers(spec))
+
+
+def _alternating(dim) -> list[tuple]:
+  """Entry values of a stage- or network-scoped dimension such that every two adjacent entries
+  take every pair of values: (a, b, a, b, ...) for each (a, b)."""
+  out = []
+  for a, b in itertools.product(dim.values, dim.values):
+    values = tuple(a if i % 2 == 0 else b for i in range(dim.size))
+    if all(v in entry for v, entry in zip(values, dim.choices)):
+      out.append(values)
+  return out
 
 
 def covering_configs(space, resolution: int) -> Tuple[SubnetConfig, ...]:
-  """Max-depth configs with uniform values of the block-scoped dimensions, one per
-  combination (kernel x expand for the MBConv families): together they hold every layer the
-  space can produce at `resolution` (depth only drops blocks; spatial sizes and channel counts
-  of a block do not depend on other blocks' choices)."""
+  """Max-depth configs that together hold every layer the space can produce at `resolution`.
+
+  One per combination of uniform values of the block-scoped dimensions (kernel x expand for
+  the MBConv families) and alternating values of the other non-depth dimensions (OFA-ResNet's
+  width groups: 9 patterns). Depth only drops blocks; a block's sizes depend on its own
+  block-scoped values and on at most two adjacent entries of another dimension (the width
+  groups it reads and writes), which the alternating patterns cover.
+  """
   block_dims = [d for d in space.elastic_dims() if d.scope == "block"]
-  return tuple(
-      space.extreme_config(True, resolution, dict(zip([d.name for d in block_dims], values)))
-      for values in itertools.product(*[[(v,) for v in d.values] for d in block_dims]))
+  other_dims = [d for d in space.elastic_dims() if d.scope != "block" and not d.depth]
+  out = []
+  for values in itertools.product(*[[(v,) for v in d.values] for d in block_dims]):
+    base = space.extreme_config(True, resolution,
+                                dict(zip([d.name for d in block_dims], values)))
+    for patterns in itertools.product(*[_alternating(d) for d in other_dims]):
+      out.append(space.validate(base.replace(
+          **dict(zip([d.name for d in other_dims], patterns)))))
+  return tuple(out)
 
 
 def space_layers(space, resolutions: Iterable[int]) -> Dict[int, Tuple[LayerSpec, ...]]:

@@ -42,6 +42,28 @@ class SpaceLayersTest(tf.test.TestCase):
     all_keys = {l.key for l in nl.space_layers(space, [config.r])[config.r]}
     self.assertContainsSubset({l.key for l in layers}, all_keys)
 
+  def test_resnet50_layers(self):
+    space = get_space("ofa_resnet50")
+    spec = space.network_spec(space.max_config(224))
+    layers = nl.network_layers(spec)
+    self.assertEqual([l.kind for l in layers[:5]], ["stem1", "stem2", "stem3", "stem_pool",
+                                                    "block"])
+    self.assertEqual([l.kind for l in layers[-2:]], ["pool", "logits"])
+    self.assertLen(layers, 4 + 18 + 2)
+    keys = [l.key for l in layers]
+    self.assertEqual(keys[0], "StemConv1-input:224x224x3-output:112x112x32")
+    self.assertEqual(keys[3], "MaxPool-input:112x112x64-output:56x56x64")
+    self.assertEqual(keys[4], "bottleneck-input:56x56x64-output:56x56x256-mid:88-kernel:3-"
+                              "stride:1-downsample:1")
+    self.assertEqual(keys[9], "bottleneck-input:28x28x512-output:28x28x512-mid:176-kernel:3-"
+                              "stride:1-downsample:0")
+    self.assertEqual(lut.parse_key(keys[4])["mid"], 88)
+    # Mixed widths (adjacent groups at different multipliers) are in the space's layers.
+    config = space.max_config(128).replace(w=(0, 2, 0, 1, 2, 0), d=(0, 0, 1, 0, 2))
+    table = {l.key for l in nl.space_layers(space, [128])[128]}
+    self.assertContainsSubset({l.key for l in nl.network_layers(space.network_spec(config))},
+                              table)
+
 
 if __name__ == "__main__":
   tf.test.main()

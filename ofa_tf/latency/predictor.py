@@ -8,8 +8,11 @@ absorbs what isolated layers miss (interpreter overhead per model, cache effects
 layers). Without a correction the raw sum is returned (as the reference OFA predictor does
 with the Note10 tables).
 
-Batched prediction gathers from a dense array `[resolution, block, kernel, expand]` built
-once per resolution, so scoring needs no key formatting (>= 10^4 configs/s).
+Batched prediction gathers from dense arrays `[resolution, block, combination]` and
+`[resolution, base combination]` built once per resolution (`search_space.CostTerms`: a
+block's combinations are those of the entries its family says it depends on, kernel x expand
+for MBConv, expand x input width x output width for OFA-ResNet), so scoring needs no key
+formatting (>= 10^4 configs/s).
 """
 
 from typing import Dict, Iterable, List, Optional
@@ -20,7 +23,7 @@ from ofa_tf.latency import host
 from ofa_tf.latency import lut
 from ofa_tf.latency import network_layers
 from ofa_tf.latency.correction import Correction, CorrectionFeatures, fit_correction  # pylint: disable=unused-import
-from ofa_tf.search_space import SubnetConfig, count_macs, count_params
+from ofa_tf.search_space import CostTerms, SubnetConfig, count_macs, count_params
 
 BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "int8": 1}
 
@@ -72,39 +75,39 @@ class EfficiencyPredictor:
     device = table.metadata.get("device", {})
     self.precision = precision or (device.get("precision") if isinstance(device, dict) else None) \
         or "fp32"
-    self._k_index = {k: i for i, k in enumerate(space.kernel_sizes)}
-    self._e_index = {e: i for i, e in enumerate(space.expand_ratios)}
+    self.terms = CostTerms(space)
     self._r_index: Dict[int, int] = {}
-    self._fixed: List[float] = []
     self._blocks: List[np.ndarray] = []
-    self._dense_fixed = np.zeros(0)
-    self._dense_blocks = np.zeros((0, space.num_blocks, len(space.kernel_sizes),
-                                   len(space.expand_ratios)))
+    self._kernels: List[np.ndarray] = []
+    self._bases: List[np.ndarray] = []
+    self._dense_blocks = np.zeros((0, space.num_blocks, self.terms.num_combos))
+    self._dense_kernels = np.zeros((0, space.num_blocks, self.terms.num_combos), np.int64)
+    self._dense_bases = np.zeros((0, len(self.terms.base_combos)))
+    self.kernel_sizes: tuple = ()  # Of the blocks of the prepared resolutions (features).
 
   # --- Table lookup --------------------------------------------------------------------------
 
   def _prepare(self, r: int) -> int:
-    """Dense per-block values at resolution r (built once). Raises MissingEntryError."""
+    """Dense per-term values at resolution r (built once). Raises MissingEntryError."""
     if r in self._r_index:
       return self._r_index[r]
-    space = self.space
-    values = np.zeros((space.num_blocks, len(space.kernel_sizes), len(space.expand_ratios)))
-    fixed = None
-    for config in network_layers.covering_configs(space, r):
-      spec = space.network_spec(config)
-      ki, ei = self._k_index[config.ks[0]], self._e_index[config.e[0]]
-      for block in spec.blocks[1:]:
-        values[block.index - 1, ki, ei] = self.table.value(
-            r, network_layers.block_layer(block).key)
-      if fixed is None:
-        keys = [network_layers.stem_layer(spec).key, network_layers.block_layer(
-            spec.blocks[0]).key] + [l.key for l in network_layers.head_layers(spec)]
-        fixed = self.table.sum(r, keys)
-    self._r_index[r] = len(self._fixed)
-    self._fixed.append(fixed)
-    self._blocks.append(values)
-    self._dense_fixed = np.asarray(self._fixed)
+
+    def block_value(block):
+      return (self.table.value(r, network_layers.block_layer(block).key), block.kernel_size)
+
+    def base_value(spec, blocks):
+      return (self.table.sum(r, [l.key for l in network_layers.network_layers(spec)
+                                 if l.block is None or l.block not in blocks]), 0)
+
+    blocks, bases = self.terms.tabulate(r, block_value, base_value, 2)
+    self._r_index[r] = len(self._blocks)
+    self._blocks.append(blocks[..., 0])
+    self._kernels.append(blocks[..., 1].astype(np.int64))
+    self._bases.append(bases[..., 0])
     self._dense_blocks = np.stack(self._blocks)
+    self._dense_kernels = np.stack(self._kernels)
+    self._dense_bases = np.stack(self._bases)
+    self.kernel_sizes = tuple(int(k) for k in np.unique(self._dense_kernels) if k > 0)
     return self._r_index[r]
 
   def table_sum(self, config: SubnetConfig) -> float:
@@ -117,41 +120,43 @@ class EfficiencyPredictor:
     return self.table.sum(config.r, [l.key for l in network_layers.network_layers(spec)])
 
   def encode(self, configs: Iterable[SubnetConfig]):
-    """Configs -> (r_idx [N], k_idx [N, B], e_idx [N, B], active [N, B] bool) arrays."""
+    """Configs -> (r_idx [N], block term index [N, B], base term index [N], active [N, B]).
+
+    Raises:
+      MissingEntryError: the table lacks a resolution or a layer of the space.
+      ValueError: a config is not valid for the space.
+    """
     configs = list(configs)
-    n, nb = len(configs), self.space.num_blocks
-    r_idx = np.empty(n, dtype=np.int64)
-    k_idx = np.empty((n, nb), dtype=np.int64)
-    e_idx = np.empty((n, nb), dtype=np.int64)
-    active = np.zeros((n, nb), dtype=bool)
-    kmap, emap = self._k_index, self._e_index
+    r_idx = np.array([self._prepare(c.r) for c in configs], dtype=np.int64)
+    block, base = self.terms.indices(self.terms.config_choices(configs))
+    active = np.zeros((len(configs), self.space.num_blocks), dtype=bool)
     for i, c in enumerate(configs):
-      r_idx[i] = self._prepare(c.r)
-      k_idx[i] = [kmap[k] for k in c.ks]
-      e_idx[i] = [emap[e] for e in c.e]
       active[i, list(self.space.active_blocks(c))] = True
-    return r_idx, k_idx, e_idx, active
+    return r_idx, block, base, active
 
-  def table_sum_arrays(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
+  def table_sum_arrays(self, r_idx, block, base, active) -> np.ndarray:
     """Vectorized raw table sums (ms) from `encode` arrays."""
-    return self._dense_fixed[r_idx] + self._active_block_values(r_idx, k_idx, e_idx,
-                                                                active).sum(axis=1)
+    return self._dense_bases[r_idx, base] + self._active_block_values(r_idx, block,
+                                                                      active).sum(axis=1)
 
-  def _active_block_values(self, r_idx, k_idx, e_idx, active) -> np.ndarray:
+  def _active_block_values(self, r_idx, block, active) -> np.ndarray:
     blocks = np.arange(self.space.num_blocks)[None, :]
-    return self._dense_blocks[r_idx[:, None], blocks, k_idx, e_idx] * active
+    return self._dense_blocks[r_idx[:, None], blocks, block] * active
 
   def features(self, configs: Iterable[SubnetConfig]) -> CorrectionFeatures:
     """What the correction sees of each config: table sum, resolution, and the table sum of
-    the active blocks of each kernel size (ms)."""
+    the active blocks of each kernel size (ms; the kernel of each block term comes from its
+    `BlockSpec`, so any family has them)."""
     configs = list(configs)
-    r_idx, k_idx, e_idx, active = self.encode(configs)
-    per_block = self._active_block_values(r_idx, k_idx, e_idx, active)
-    kernel_sums = np.stack([(per_block * (k_idx == j)).sum(axis=1)
-                            for j in range(len(self.space.kernel_sizes))], axis=1)
-    return CorrectionFeatures(self._dense_fixed[r_idx] + per_block.sum(axis=1),
+    r_idx, block, base, active = self.encode(configs)
+    per_block = self._active_block_values(r_idx, block, active)
+    blocks = np.arange(self.space.num_blocks)[None, :]
+    kernels = self._dense_kernels[r_idx[:, None], blocks, block]
+    kernel_sums = np.stack([(per_block * (kernels == k)).sum(axis=1)
+                            for k in self.kernel_sizes], axis=1)
+    return CorrectionFeatures(self._dense_bases[r_idx, base] + per_block.sum(axis=1),
                               np.array([c.r for c in configs], np.int64), kernel_sums,
-                              tuple(self.space.kernel_sizes))
+                              self.kernel_sizes)
 
   # --- Public metrics ------------------------------------------------------------------------
 
@@ -177,7 +182,7 @@ class EfficiencyPredictor:
     bn_channels = (sum(c.out_channels for c in spec.stem + spec.head_before_pool
                        + spec.head_after_pool if c.batch_norm) +
                    sum((b.mid_channels if b.has_expand else 0) + b.mid_channels + b.out_channels
-                       for b in spec.blocks))
+                       + (b.out_channels if b.has_downsample else 0) for b in spec.blocks))
     weights = count_params(spec) - bn_channels
     return int(weights * BYTES_PER_WEIGHT[self.precision] + 1024 * (len(spec.blocks) + 6))
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from ofa_tf.latency import host
 from ofa_tf.latency import lut
+from ofa_tf.latency import network_layers
 from ofa_tf.latency import predictor as pl
 from ofa_tf.search_space import SubnetConfig, count_macs, get_space
 
@@ -90,6 +91,19 @@ class Note10Test(tf.test.TestCase):
     pred = pl.EfficiencyPredictor(self.table, self.space)
     with self.assertRaisesRegex(lut.MissingEntryError, "lacks layer 'Conv_1-input:7x7x192"):
       pred.latency(W12_CONFIG)
+
+  def test_resnet_batch_equals_the_sum_of_its_layer_keys(self):
+    from ofa_tf.latency import network_layers  # pylint: disable=g-import-not-at-top
+    space = get_space("ofa_resnet50_tiny").replace(resolutions=(16, 32))
+    rng = np.random.default_rng(3)
+    table = lut.LatencyTable(metadata={"space": space.name})
+    for r, layers in network_layers.space_layers(space, space.resolutions).items():
+      for layer in layers:
+        table.put(r, layer.key, lut.LutEntry(float(rng.uniform(0.1, 2.0))))
+    pred = pl.EfficiencyPredictor(table, space)
+    configs = [space.sample(rng) for _ in range(40)] + [space.min_config(), space.max_config()]
+    self.assertAllClose(pred.latency_batch(configs), [pred.table_sum(c) for c in configs],
+                        rtol=1e-12)
 
   def test_other_metrics(self):
     pred = pl.EfficiencyPredictor(self.table, self.space)
@@ -191,6 +205,24 @@ class CorrectionTest(tf.test.TestCase):
     table.metadata["correction"] = pl.Correction(1.0, 2.0, 5).to_dict()
     pred = pl.EfficiencyPredictor(table, get_space("ofa_mbv3_w1.2"))
     self.assertAllClose(pred.latency(W12_CONFIG), 1.0 + 2.0 * pred.table_sum(W12_CONFIG))
+
+
+class PerEntryChoicesTest(tf.test.TestCase):
+  """A space whose block entries allow different kernels (OFA-EdgeTPU: fused blocks k 3)."""
+
+  def test_batched_prediction_equals_the_sum_of_each_subnets_keys(self):
+    space = get_space("ofa_edgetpu_tiny")
+    rng = np.random.default_rng(0)
+    table = lut.LatencyTable(metadata={"space": space.name})
+    for r, layers in network_layers.space_layers(space, space.resolutions).items():
+      table.entries[r] = {l.key: lut.LutEntry(float(rng.uniform(0.1, 1.0))) for l in layers}
+    keys = {l.key for layers in network_layers.space_layers(space, (16,)).values()
+            for l in layers}
+    self.assertTrue(any(k.startswith("fused_conv-") for k in keys))
+    pred = pl.EfficiencyPredictor(table, space)
+    configs = [space.min_config(), space.max_config()] + [space.sample(rng) for _ in range(40)]
+    self.assertAllClose(pred.latency_batch(configs), [pred.table_sum(c) for c in configs],
+                        rtol=1e-12)
 
 
 if __name__ == "__main__":

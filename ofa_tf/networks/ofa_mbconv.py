@@ -1,5 +1,6 @@
 """The supernet of the MBConv families (Cai et al., ICLR 2020, Sec. 3 and 4): OFA-MobileNetV3
-(reference `OFAMobileNetV3`) and OFA-ProxylessNAS (reference `OFAProxylessNASNets`): elastic
+(reference `OFAMobileNetV3`), OFA-ProxylessNAS (reference `OFAProxylessNASNets`) and
+OFA-EdgeTPU (whose first stages are fused-MBConv blocks, `ElasticFusedMBConv`): elastic
 kernel size, expand ratio, depth and resolution over one set of weights. The stem, block 0
 and the head convs follow the space's `network_spec` (h-swish head with a conv after pooling
 for MobileNetV3; ReLU6 and the feature-mix conv before pooling for ProxylessNAS).
@@ -26,11 +27,12 @@ import tensorflow as tf
 import tf_keras
 
 from ofa_tf.layers.elastic_batch_norm import ElasticBatchNormalization
+from ofa_tf.layers.elastic_fused_mbconv import ElasticFusedMBConv
 from ofa_tf.layers.elastic_mbconv import ElasticMBConv, apply_activation, conv_initializer, pointwise
+from ofa_tf.networks.registry import MODES, ActiveSubnet
 from ofa_tf.networks.reorganize import reorganize_channels
 from ofa_tf.search_space import SearchSpace, SubnetConfig
 
-MODES = ("masked", "sliced")
 ARCH_KEYS = ("kernel_index", "mid_channels", "se_channels", "active")
 
 
@@ -60,8 +62,10 @@ def encode_arch(space: SearchSpace, config: SubnetConfig) -> dict[str, np.ndarra
   }
 
 
-class OFAMBConvNet(tf_keras.Model):
-  """Elastic supernet of an MBConv family (OFA-MobileNetV3, OFA-ProxylessNAS).
+class OFAMBConvNet(ActiveSubnet, tf_keras.Model):
+  """Elastic supernet of an MBConv family (OFA-MobileNetV3, OFA-ProxylessNAS, OFA-EdgeTPU);
+  each elastic block is the layer of its `space.block_kind` ("mbconv": `ElasticMBConv`,
+  "fused_mbconv": `ElasticFusedMBConv`).
 
   Args:
     space: the search space (widths, elastic choices, BN hyper-parameters, classes).
@@ -85,12 +89,7 @@ class OFAMBConvNet(tf_keras.Model):
   def __init__(self, space: SearchSpace, execution_mode: str = "sliced",
                synchronized_bn: bool = False, name: str = "ofa_mbconv", **kwargs):
     super().__init__(name=name, **kwargs)
-    if execution_mode not in MODES:
-      raise ValueError(f"execution_mode must be one of {MODES}, got {execution_mode!r}")
-    self.space = space
-    self.execution_mode = execution_mode
-    self.synchronized_bn = synchronized_bn
-    bn = dict(epsilon=space.bn_epsilon, momentum=space.bn_momentum, synchronized=synchronized_bn)
+    bn = self._init_space(space, execution_mode, synchronized_bn)
     block_bn = dict(bn_epsilon=space.bn_epsilon, bn_momentum=space.bn_momentum,
                     synchronized_bn=synchronized_bn)
     largest = space.network_spec(space.max_config())
@@ -104,6 +103,12 @@ class OFAMBConvNet(tf_keras.Model):
     for b in range(space.num_blocks):
       stage = space.stages[space.stage_of_block(b)]
       max_mid = space.max_mid_channels(b)
+      if space.block_kind(b) == "fused_mbconv":
+        self.blocks.append(ElasticFusedMBConv(
+            space.block_input_channels(b), stage.width, max_mid,
+            kernel_size=space.dim("ks").choices[b][0], stride=space.block_stride(b),
+            activation=stage.activation, name=f"block{b + 1}", **block_bn))
+        continue
       self.blocks.append(ElasticMBConv(
           space.block_input_channels(b), stage.width, max_mid, kernel_sizes=space.kernel_sizes,
           stride=space.block_stride(b), activation=stage.activation,
@@ -136,25 +141,10 @@ class OFAMBConvNet(tf_keras.Model):
         initializer="glorot_uniform")
     self.classifier_bias = self.add_weight("classifier/bias", (space.num_classes,),
                                            initializer="zeros")
-    arch = encode_arch(space, space.max_config())
-    self._active_arch = {k: tf.Variable(v, trainable=False, name=f"active_{k}")
-                         for k, v in arch.items()}
+    self._init_active_arch()
     self.built = True
 
-  # --- Active subnet -------------------------------------------------------------------------
-
-  def set_active_subnet(self, config: SubnetConfig) -> None:
-    """Makes `config` the subnet that `call(images)` runs when no `arch` is given.
-
-    Raises:
-      ValueError: `config` is not valid for this supernet's space.
-    """
-    for key, value in encode_arch(self.space, config).items():
-      self._active_arch[key].assign(value)
-
-  def arch_inputs(self, config: SubnetConfig) -> dict[str, tf.Tensor]:
-    """`encode_arch` as tensors, ready to pass as `call(..., arch=...)`."""
-    return {k: tf.constant(v) for k, v in encode_arch(self.space, config).items()}
+  # --- Active subnet (`ActiveSubnet`) and channel re-organization -----------------------------
 
   def reorganize(self, trained_values) -> None:
     """Channel re-organization before an elastic-width phase: `trained_values` is
@@ -214,69 +204,80 @@ class OFAMBConvNet(tf_keras.Model):
     """Weights of the static model of `spec` (`static_network` layer names), sliced to the
     active channels; depthwise kernels transformed to their elastic size (reference
     `get_active_subnet`)."""
-    out = {"stem_conv": [self.stem_kernel.numpy()], "stem_bn": _bn_arrays(self.stem_bn)}
+    out = {"stem_conv": [self.stem_kernel.numpy()], "stem_bn": bn_arrays(self.stem_bn)}
     sources = [self.block0] + [self.blocks[b.index - 1] for b in spec.blocks[1:]]
     for block, source in zip(spec.blocks, sources):
       p, mid, se = f"block{block.index}_", block.mid_channels, block.se_channels
-      if block.has_expand:
-        out[p + "expand_conv"] = [source.expand_kernel.numpy()[..., :mid]]
-        out[p + "expand_bn"] = _bn_arrays(source.expand_bn, mid)
-      out[p + "depthwise"] = [source.depthwise.kernel_for(block.kernel_size).numpy()[:, :, :mid]]
-      out[p + "depthwise_bn"] = _bn_arrays(source.depthwise_bn, mid)
+      if block.kind == "fused_mbconv":
+        out[p + "fused_conv"] = [source.fused_kernel.numpy()[..., :mid]]
+        out[p + "fused_bn"] = bn_arrays(source.fused_bn, mid)
+      else:
+        if block.has_expand:
+          out[p + "expand_conv"] = [source.expand_kernel.numpy()[..., :mid]]
+          out[p + "expand_bn"] = bn_arrays(source.expand_bn, mid)
+        out[p + "depthwise"] = [
+            source.depthwise.kernel_for(block.kernel_size).numpy()[:, :, :mid]]
+        out[p + "depthwise_bn"] = bn_arrays(source.depthwise_bn, mid)
       if block.use_se:
         out[p + "se_reduce"] = [source.se_reduce_kernel.numpy()[:, :, :mid, :se],
                                 source.se_reduce_bias.numpy()[:se]]
         out[p + "se_expand"] = [source.se_expand_kernel.numpy()[:, :, :se, :mid],
                                 source.se_expand_bias.numpy()[:mid]]
       out[p + "project_conv"] = [source.project_kernel.numpy()[:, :, :mid]]
-      out[p + "project_bn"] = _bn_arrays(source.project_bn)
+      out[p + "project_bn"] = bn_arrays(source.project_bn)
     for conv in spec.head_before_pool + spec.head_after_pool:
       out[f"{conv.name}_conv"] = [getattr(self, f"{conv.name}_kernel").numpy()]
       if conv.batch_norm:
-        out[f"{conv.name}_bn"] = _bn_arrays(getattr(self, f"{conv.name}_bn"))
+        out[f"{conv.name}_bn"] = bn_arrays(getattr(self, f"{conv.name}_bn"))
     out["classifier"] = [self.classifier_kernel.numpy(), self.classifier_bias.numpy()]
     return out
 
   def named_weights(self) -> dict[str, tf.Variable]:
     """All weights by stable name, e.g. `block3.expand_conv.kernel`, `block3.depthwise.
-    transform_7to5`, `block3.project_bn.moving_mean`, `stem_conv.kernel`, `classifier.bias`.
+    transform_7to5`, `block3.project_bn.moving_mean`, `stem_conv.kernel`, `classifier.bias`;
+    a fused block has `blockN.fused_conv.kernel`, `blockN.fused_bn.*`, `blockN.project_*`.
 
     Block i is `BlockSpec.index` i (block0 = the first block; elastic block b is block{b+1}).
     Kernels are Keras layouts: conv [kh, kw, in, out], depthwise [kh, kw, C, 1], classifier
     [in, out].
     """
     out = {"stem_conv.kernel": self.stem_kernel}
-    out.update(_bn_weights("stem_bn", self.stem_bn))
+    out.update(bn_weights("stem_bn", self.stem_bn))
     for block in [self.block0] + self.blocks:
       p = block.name
-      if block.has_expand:
-        out[f"{p}.expand_conv.kernel"] = block.expand_kernel
-        out.update(_bn_weights(f"{p}.expand_bn", block.expand_bn))
-      out[f"{p}.depthwise.kernel"] = block.depthwise.kernel
-      for (big, small), matrix in block.depthwise.transforms.items():
-        out[f"{p}.depthwise.transform_{big}to{small}"] = matrix
-      out.update(_bn_weights(f"{p}.depthwise_bn", block.depthwise_bn))
+      if isinstance(block, ElasticFusedMBConv):
+        out[f"{p}.fused_conv.kernel"] = block.fused_kernel
+        out.update(bn_weights(f"{p}.fused_bn", block.fused_bn))
+      else:
+        if block.has_expand:
+          out[f"{p}.expand_conv.kernel"] = block.expand_kernel
+          out.update(bn_weights(f"{p}.expand_bn", block.expand_bn))
+        out[f"{p}.depthwise.kernel"] = block.depthwise.kernel
+        for (big, small), matrix in block.depthwise.transforms.items():
+          out[f"{p}.depthwise.transform_{big}to{small}"] = matrix
+        out.update(bn_weights(f"{p}.depthwise_bn", block.depthwise_bn))
       if block.max_se_channels:
         out[f"{p}.se_reduce.kernel"] = block.se_reduce_kernel
         out[f"{p}.se_reduce.bias"] = block.se_reduce_bias
         out[f"{p}.se_expand.kernel"] = block.se_expand_kernel
         out[f"{p}.se_expand.bias"] = block.se_expand_bias
       out[f"{p}.project_conv.kernel"] = block.project_kernel
-      out.update(_bn_weights(f"{p}.project_bn", block.project_bn))
+      out.update(bn_weights(f"{p}.project_bn", block.project_bn))
     for conv in self.head_before_pool + self.head_after_pool:
       out[f"{conv.name}_conv.kernel"] = getattr(self, f"{conv.name}_kernel")
       if conv.batch_norm:
-        out.update(_bn_weights(f"{conv.name}_bn", getattr(self, f"{conv.name}_bn")))
+        out.update(bn_weights(f"{conv.name}_bn", getattr(self, f"{conv.name}_bn")))
     out["classifier.kernel"] = self.classifier_kernel
     out["classifier.bias"] = self.classifier_bias
     return out
 
 
-def _bn_arrays(bn: ElasticBatchNormalization, n=None) -> list[np.ndarray]:
+def bn_arrays(bn: ElasticBatchNormalization, n=None) -> list[np.ndarray]:
+  """[gamma, beta, moving_mean, moving_variance] of the first `n` channels (Keras order)."""
   return [v.numpy()[:n] for v in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)]
 
 
-def _bn_weights(prefix: str, bn: ElasticBatchNormalization) -> dict[str, tf.Variable]:
+def bn_weights(prefix: str, bn: ElasticBatchNormalization) -> dict[str, tf.Variable]:
   return {f"{prefix}.gamma": bn.gamma, f"{prefix}.beta": bn.beta,
           f"{prefix}.moving_mean": bn.moving_mean,
           f"{prefix}.moving_variance": bn.moving_variance}

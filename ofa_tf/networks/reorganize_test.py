@@ -21,17 +21,23 @@ class BandPermutationTest(tf.test.TestCase):
 class ReorganizeTest(tf.test.TestCase):
 
   def test_keeps_trained_subnets_and_sorts_importance(self):
-    space = ss.get_space("ofa_mbv3_tiny").replace(dropout_rate=0.0)
+    self._check_space("ofa_mbv3_tiny", (4, 6))
+
+  def test_fused_blocks_keep_trained_subnets_and_sort_importance(self):
+    self._check_space("ofa_edgetpu_tiny", (6, 8))
+
+  def _check_space(self, name, trained):
+    space = ss.get_space(name).replace(dropout_rate=0.0)
     supernet = build_supernet(space)
     randomize(supernet, seed=4)
     x = tf.random.stateless_normal((2, 32, 32, 3), seed=(5, 6))
     largest = space.max_config(32)
-    e4 = largest.replace(e=(4,) * space.num_blocks)
-    before = {c: supernet(x, arch=supernet.arch_inputs(c)) for c in (largest, e4)}
+    smaller = largest.replace(e=(trained[0],) * space.num_blocks)
+    before = {c: supernet(x, arch=supernet.arch_inputs(c)) for c in (largest, smaller)}
     batch_stats_before = supernet(x, training=True, arch=supernet.arch_inputs(largest),
                                   bn_momentum=tf.constant(1.0))
 
-    reorganize_channels(supernet, trained_expand_ratios=(4, 6))
+    reorganize_channels(supernet, trained_expand_ratios=trained)
 
     for config, want in before.items():
       self.assertAllClose(supernet(x, arch=supernet.arch_inputs(config)), want, atol=1e-4)
@@ -39,7 +45,7 @@ class ReorganizeTest(tf.test.TestCase):
         supernet(x, training=True, arch=supernet.arch_inputs(largest),
                  bn_momentum=tf.constant(1.0)), batch_stats_before, atol=1e-4)
     for b, block in enumerate(supernet.blocks):
-      edge = space.mid_channels(space.block_input_channels(b), 4)
+      edge = space.mid_channels(space.block_input_channels(b), trained[0])
       importance = np.abs(block.project_kernel.numpy()).sum(axis=(0, 1, 3))
       for band in (importance[:edge], importance[edge:]):
         self.assertTrue(np.all(np.diff(band) <= 0), f"block {b} not sorted within bands")

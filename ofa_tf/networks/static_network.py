@@ -152,10 +152,14 @@ def apply_stem(x: tf.Tensor, spec: NetworkSpec) -> tf.Tensor:
   """The stem convs [and max pool]. [B, r, r, 3] -> [B, stem_output_size, ., channels]."""
   for conv in spec.stem:
     x = apply_conv(x, conv, spec)
-  if spec.stem_pool:
-    x = layers.ZeroPadding2D(1, name="stem_pool_pad")(x)  # Inputs are >= 0 (after ReLU).
-    x = layers.MaxPooling2D(3, 2, name="stem_pool")(x)
-  return x
+  return apply_stem_pool(x) if spec.stem_pool else x
+
+
+def apply_stem_pool(x: tf.Tensor) -> tf.Tensor:
+  """3x3/2 max pool with padding 1 (ResNet stem): [B, H, H, C] -> [B, ceil(H / 2), ., C].
+  Zero padding equals PyTorch's -inf padding here: the inputs are >= 0 (after ReLU)."""
+  x = layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
+  return layers.MaxPooling2D(3, 2, name="stem_pool")(x)
 
 
 def apply_head(x: tf.Tensor, spec: NetworkSpec) -> tf.Tensor:

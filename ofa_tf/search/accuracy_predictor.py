@@ -10,8 +10,15 @@ start in about a second without TensorFlow); search-time inference runs the same
 (`AccuracyPredictor.predict_features`), which for batches of ~100 rows avoids the per-call
 overhead of a Keras/TensorFlow call (see benchmarks/search_benchmark.py for the numbers).
 
-Saved form (a directory): `predictor.json` (format tag, the space as JSON, layer sizes, the
-training report) and `weights.npz` (kernel_i, bias_i float32).
+A predictor records its space and its encoding variant (`ofa_tf.search.encoding_layouts`):
+"ofa_tf" for the predictors trained here, "released_mbv3" / "released_resnet50" for the
+released OFA predictors read by `ofa_tf.interop.accuracy_predictor_import` (their fraction
+outputs are scaled to percent when read, so every predictor answers in percent).
+
+Saved form (a directory): `predictor.json` (format tag, the space as JSON, the encoding
+variant, layer sizes, the training report, the source of an imported predictor) and
+`weights.npz` (kernel_i, bias_i float32). Predictors saved before the encoding was recorded
+read as "ofa_tf".
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
 
 FORMAT = "ofa_tf.accuracy_predictor/1"
 CONFIG_FILE = "predictor.json"
+WORKDIR_SUBDIR = "accuracy_predictor"  # Where a work directory keeps its predictor.
 WEIGHTS_FILE = "weights.npz"
 
 
@@ -124,20 +132,40 @@ class AccuracyPredictor:
 
   Args:
     space: the space the predictor was trained on.
-    weights: [(kernel [in, out] float32, bias [out] float32), ...], last layer linear.
+    weights: [(kernel [in, out] float32, bias [out] float32), ...], last layer linear, output
+      in top-1 percent.
     report: the training report, if known.
+    encoding: the encoding variant of the first layer's input ("ofa_tf", "released_mbv3",
+      "released_resnet50").
+    source: JSON-serializable provenance of an imported predictor (file, sha256, layout).
+
+  Raises:
+    ValueError: the weights' input width is not the encoding's width for `space`, a layer's
+      shapes do not chain, or the output is not one unit.
   """
 
   def __init__(self, space: SearchSpace, weights: Sequence[tuple[np.ndarray, np.ndarray]],
-               report: PredictorReport | None = None):
+               report: PredictorReport | None = None, encoding: str = "ofa_tf",
+               source: dict[str, Any] | None = None):
     self.space = space
-    self.encoder = ArchEncoder(space)
+    self.encoder = ArchEncoder(space, encoding)
     self.weights = [(np.asarray(k, np.float32), np.asarray(b, np.float32)) for k, b in weights]
     if self.weights[0][0].shape[0] != self.encoder.dim or self.weights[-1][0].shape[1] != 1:
       raise ValueError(f"predictor weights map {self.weights[0][0].shape[0]} -> "
-                       f"{self.weights[-1][0].shape[1]}; space {space.name} needs "
-                       f"{self.encoder.dim} -> 1")
+                       f"{self.weights[-1][0].shape[1]}; space {space.name} in encoding "
+                       f"{encoding} needs {self.encoder.dim} -> 1")
+    for i, (kernel, bias) in enumerate(self.weights):
+      fan_in = self.weights[i - 1][0].shape[1] if i else self.encoder.dim
+      if kernel.ndim != 2 or kernel.shape[0] != fan_in or bias.shape != kernel.shape[1:]:
+        raise ValueError(f"predictor layer {i}: kernel {kernel.shape} and bias {bias.shape} do "
+                         f"not follow a layer of width {fan_in}")
     self.report = report
+    self.source = source
+
+  @property
+  def encoding(self) -> str:
+    """The encoding variant of the predictor's input."""
+    return self.encoder.variant
 
   @property
   def hidden_units(self) -> tuple[int, ...]:
@@ -184,9 +212,9 @@ class AccuracyPredictor:
       arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
     np.savez(buffer, **arrays)
     atomic_write_bytes(os.path.join(directory, WEIGHTS_FILE), buffer.getvalue(), overwrite=True)
-    meta = {"format": FORMAT, "space": self.space.to_dict(),
+    meta = {"format": FORMAT, "space": self.space.to_dict(), "encoding": self.encoding,
             "hidden_units": list(self.hidden_units),
-            "report": self.report.to_dict() if self.report else None}
+            "report": self.report.to_dict() if self.report else None, "source": self.source}
     atomic_write_bytes(config_path, json.dumps(meta, indent=1).encode(), overwrite=True)
 
   @classmethod
@@ -214,7 +242,8 @@ class AccuracyPredictor:
       weights = [(data[f"kernel_{i}"], data[f"bias_{i}"])
                  for i in range(len(meta["hidden_units"]) + 1)]
     report = PredictorReport(**meta["report"]) if meta.get("report") else None
-    return cls(saved_space, weights, report)
+    return cls(saved_space, weights, report, encoding=meta.get("encoding", "ofa_tf"),
+               source=meta.get("source"))
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:

@@ -6,6 +6,8 @@ A constraint is a metric and an upper bound, written as a string:
   params:5e6                    parameters <= 5e6
   int8_size_bytes:2e6           estimated int8 model size <= 2e6 bytes (see `efficiency`)
   latency_ms:cpu_xnnpack_1t:5   predicted latency on device profile `cpu_xnnpack_1t` <= 5 ms
+  edgetpu_model_ms:3            modelled EdgeTPU time <= 3 ms (`edgetpu_cost`: a model with
+                                assumed coefficients, not a measurement)
   latency_ms:cpu_xnnpack_1t_int8|cpu_builtin_1t_int8:20
                                 the best of several profiles <= 20 ms: the app picks the
                                 fastest delegate per model (issue 17: on CPUs where XNNPACK
@@ -25,6 +27,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ofa_tf.search.edgetpu_cost import EdgeTpuCostModel
 from ofa_tf.search.efficiency import EfficiencyTables
 from ofa_tf.search.genes import GeneCodec
 from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
@@ -32,7 +35,7 @@ from ofa_tf.search_space import SearchSpace, SubnetConfig, space_from_dict
 LatencyFn = Callable[[Sequence[SubnetConfig]], np.ndarray]
 LatencyFactory = Callable[[str], LatencyFn]
 
-STATIC_METRICS = ("macs", "params", "int8_size_bytes")
+STATIC_METRICS = ("macs", "params", "int8_size_bytes", "edgetpu_model_ms")
 LATENCY_METRIC = "latency_ms"
 PROFILE_SEPARATOR = "|"
 METRICS = STATIC_METRICS + (LATENCY_METRIC,)
@@ -43,7 +46,7 @@ class Constraint:
   """`metric <= budget`, with a device profile for latency.
 
   Attributes:
-    metric: one of "macs", "params", "int8_size_bytes", "latency_ms".
+    metric: one of "macs", "params", "int8_size_bytes", "edgetpu_model_ms", "latency_ms".
     budget: the upper bound (MACs, parameters, bytes or ms).
     profile: device profile name for "latency_ms" (e.g. "cpu_xnnpack_1t"), or several
       joined by "|" for the best (smallest) latency among them; None otherwise.
@@ -84,8 +87,8 @@ class Constraint:
 
   @classmethod
   def parse(cls, text: str) -> "Constraint":
-    """Parses "macs:300e6", "params:5e6", "int8_size_bytes:2e6", "latency_ms:<profile>:5",
-    "latency_ms:<profile>|<profile>:5".
+    """Parses "macs:300e6", "params:5e6", "int8_size_bytes:2e6", "edgetpu_model_ms:3",
+    "latency_ms:<profile>:5", "latency_ms:<profile>|<profile>:5".
 
     Raises:
       ValueError: unknown metric, missing profile or a budget that is not a positive number.
@@ -97,8 +100,8 @@ class Constraint:
       (metric, budget), profile = parts, None
     else:
       raise ValueError(f"cannot parse constraint {text!r}; expected one of 'macs:<n>', "
-                       f"'params:<n>', 'int8_size_bytes:<n>', 'latency_ms:<profile>:<ms>', "
-                       f"'latency_ms:<profile>|<profile>:<ms>'")
+                       f"'params:<n>', 'int8_size_bytes:<n>', 'edgetpu_model_ms:<ms>', "
+                       f"'latency_ms:<profile>:<ms>', 'latency_ms:<profile>|<profile>:<ms>'")
     try:
       value = float(budget)
     except ValueError:
@@ -173,6 +176,8 @@ class Metrics:
       return self.tables.params(genes).astype(np.float64)
     if metric == "int8_size_bytes":
       return self.tables.int8_size_bytes(genes).astype(np.float64)
+    if metric == "edgetpu_model_ms":
+      return EdgeTpuCostModel(self.tables).milliseconds(genes)
     fn = self._latency_fn(profile)
     values = np.asarray(fn(self.codec.decode(genes)), np.float64)
     if values.shape != (len(genes),):
@@ -211,10 +216,10 @@ class Metrics:
                         for c in bad)
       all_lines = ", ".join(f"{k} = {v:g}" for k, v in smallest.items())
       min_config = self.space.min_config()
+      values = ", ".join(f"{name}={v[0]}" for name, v in min_config.dims.items())
       raise InfeasibleConstraintsError(
           f"no subnet of space {self.space.name} satisfies {lines}. The smallest subnet "
-          f"(ks={min_config.ks[0]}, e={min_config.e[0]}, d={min_config.d[0]}, "
-          f"r={min_config.r}) has {all_lines}", smallest)
+          f"({values}, r={min_config.r}) has {all_lines}", smallest)
     return smallest
 
   def _latency_fn(self, profile: str) -> LatencyFn:

@@ -1,13 +1,11 @@
 """Batched MACs, parameter and int8-size counts from per-block lookup tables.
 
 `space.macs(config)` builds a `NetworkSpec` per subnet, which is too slow for an evolutionary
-search scoring tens of thousands of candidates. A subnet's cost is a per-resolution constant
-(stem, block 0, head) plus one term per active elastic block, and a block's cost depends only
-on (resolution, block, kernel, expand): the input size of elastic block b depends on the
-resolution alone, because the blocks a short stage skips all have stride 1. The tables are
-built once per space from `ofa_tf.search_space.counters`, so the conventions (SE at 1x1,
-BN scale and shift counted, no BN statistics) are exactly those of `space.macs` and
-`space.params`.
+search scoring tens of thousands of candidates. A subnet's cost is a base term plus one term
+per active elastic block, each a table over the choices of the entries the family declares it
+depends on (`ofa_tf.search_space.cost_terms`). The tables are built once per space from
+`ofa_tf.search_space.counters`, so the conventions (SE at 1x1, BN scale and shift counted,
+no BN statistics) are exactly those of `space.macs` and `space.params`.
 
 int8 model size estimate (bytes): one byte per parameter (int8 weights; the BN scale and
 shift that conversion folds away stand in for the int32 biases and per-channel quantization
@@ -21,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ofa_tf.search.genes import GeneCodec
-from ofa_tf.search_space import SearchSpace, block_macs, block_params, count_macs, count_params
+from ofa_tf.search_space import (CostTerms, SearchSpace, block_depthwise_macs, block_macs,
+                                 block_params, count_macs, count_params)
 
 INT8_OVERHEAD_BYTES = 16 * 1024
 
@@ -30,7 +29,7 @@ class EfficiencyTables:
   """Per-block MACs/params lookup tables of one space, evaluated on gene arrays.
 
   Args:
-    space: the search space.
+    space: the search space (any registered family).
     int8_overhead_bytes: fixed part of the int8 model size estimate (see module docstring).
   """
 
@@ -38,43 +37,54 @@ class EfficiencyTables:
     self.space = space
     self.codec = GeneCodec(space)
     self.int8_overhead_bytes = int(int8_overhead_bytes)
-    nr, b = len(space.resolutions), space.num_blocks
-    nk, ne = len(space.kernel_sizes), len(space.expand_ratios)
-    # macs[r, b, k, e] and params[b, k, e]: cost of elastic block b when active.
-    self.block_macs = np.zeros((nr, b, nk, ne), np.int64)
-    self.block_params = np.zeros((b, nk, ne), np.int64)
-    self.base_macs = np.zeros(nr, np.int64)
-    self.base_params = 0
-    largest = space.max_config()
-    for ri, r in enumerate(space.resolutions):
-      for ki, k in enumerate(space.kernel_sizes):
-        for ei, e in enumerate(space.expand_ratios):
-          config = largest.replace(ks=(k,) * b, e=(e,) * b, r=r)
-          spec = space.network_spec(config)
-          for block in spec.blocks[1:]:
-            self.block_macs[ri, block.index - 1, ki, ei] = block_macs(block)
-            if ri == 0:
-              self.block_params[block.index - 1, ki, ei] = block_params(block)
-          if ki == 0 and ei == 0:
-            self.base_macs[ri] = count_macs(spec) - sum(block_macs(x) for x in spec.blocks[1:])
-            if ri == 0:
-              self.base_params = count_params(spec) - sum(
-                  block_params(x) for x in spec.blocks[1:])
-    self._blocks = np.arange(b)
+    self.terms = terms = CostTerms(space)
+
+    def block_value(block):
+      return block_macs(block), block_params(block), block_depthwise_macs(block)
+
+    def base_value(spec, blocks):
+      return (count_macs(spec) - sum(block_macs(b) for b in blocks),
+              count_params(spec) - sum(block_params(b) for b in blocks),
+              sum(block_depthwise_macs(b) for b in spec.blocks)
+              - sum(block_depthwise_macs(b) for b in blocks))
+
+    tables = [terms.tabulate(r, block_value, base_value, 3) for r in space.resolutions]
+    # block_macs[r, b, combo], base_macs[r, combo]; params do not depend on r.
+    self.block_macs = np.stack([t[0][..., 0] for t in tables]).astype(np.int64)
+    self.base_macs = np.stack([t[1][..., 0] for t in tables]).astype(np.int64)
+    self.block_params = tables[0][0][..., 1].astype(np.int64)
+    self.base_params = tables[0][1][..., 1].astype(np.int64)
+    self.block_depthwise_macs = np.stack([t[0][..., 2] for t in tables]).astype(np.int64)
+    self.base_depthwise_macs = np.stack([t[1][..., 2] for t in tables]).astype(np.int64)
+    self._blocks = np.arange(space.num_blocks)
+
+  def _indices(self, genes: np.ndarray):
+    return self.terms.indices({d.name: genes[:, self.codec.cols(d.name)]
+                               for d in self.space.elastic_dims()})
+
+  def _per_resolution_sum(self, base: np.ndarray, table: np.ndarray,
+                          genes: np.ndarray) -> np.ndarray:
+    """base[r, combo] + the table entries [r, b, combo] of the active blocks, int64 [N]."""
+    r = genes[:, self.codec.r_col]
+    block, base_index = self._indices(genes)
+    per_block = table[r[:, None], self._blocks[None, :], block]
+    active = np.where(self.codec.active_mask(genes), per_block, 0).sum(axis=1)
+    return base[r, base_index] + active
 
   def macs(self, genes: np.ndarray) -> np.ndarray:
     """Multiply-accumulates per image of each subnet, int64 [N] (== `space.macs`)."""
-    codec = self.codec
-    ks, e, r = genes[:, codec.cols('ks')], genes[:, codec.cols('e')], genes[:, codec.r_col]
-    per_block = self.block_macs[r[:, None], self._blocks[None, :], ks, e]
-    return self.base_macs[r] + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
+    return self._per_resolution_sum(self.base_macs, self.block_macs, genes)
+
+  def depthwise_macs(self, genes: np.ndarray) -> np.ndarray:
+    """The part of `macs` spent in depthwise convolutions, int64 [N]."""
+    return self._per_resolution_sum(self.base_depthwise_macs, self.block_depthwise_macs, genes)
 
   def params(self, genes: np.ndarray) -> np.ndarray:
     """Parameter count of each subnet, int64 [N] (== `space.params`)."""
-    codec = self.codec
-    ks, e = genes[:, codec.cols('ks')], genes[:, codec.cols('e')]
-    per_block = self.block_params[self._blocks[None, :], ks, e]
-    return self.base_params + np.where(codec.active_mask(genes), per_block, 0).sum(axis=1)
+    block, base = self._indices(genes)
+    per_block = self.block_params[self._blocks[None, :], block]
+    active = np.where(self.codec.active_mask(genes), per_block, 0).sum(axis=1)
+    return self.base_params[base] + active
 
   def int8_size_bytes(self, genes: np.ndarray) -> np.ndarray:
     """Estimated int8 TFLite model size in bytes, int64 [N] (see module docstring)."""

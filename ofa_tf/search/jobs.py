@@ -23,9 +23,10 @@ from ofa_tf.search.files import write_json
 from ofa_tf.search.pareto import default_budgets, pareto_sweep
 from ofa_tf.search.accuracy_predictor import AccuracyPredictor, PredictorReport, PredictorTrainConfig
 from ofa_tf.search.accuracy_predictor import train_predictor
+from ofa_tf.search import accuracy_predictor as predictor_lib
 from ofa_tf.search.report import format_table, plot_front, random_cloud
 
-PREDICTOR_DIR = "accuracy_predictor"
+PREDICTOR_DIR = predictor_lib.WORKDIR_SUBDIR
 SEARCH_DIR = "search"
 
 

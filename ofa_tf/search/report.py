@@ -18,7 +18,8 @@ from ofa_tf.search.constraints import Metrics, parse_metric_key
 from ofa_tf.search.evolution import AccuracyFn, Candidate
 
 _UNITS = {"macs": ("MMACs", 1e-6), "params": ("M params", 1e-6),
-          "int8_size_bytes": ("int8 size, MB", 1e-6), "latency_ms": ("latency, ms", 1.0)}
+          "int8_size_bytes": ("int8 size, MB", 1e-6), "latency_ms": ("latency, ms", 1.0),
+          "edgetpu_model_ms": ("EdgeTPU model, ms", 1.0)}
 
 
 def metric_label(key: str) -> tuple[str, float]:

@@ -41,3 +41,8 @@ def write_synthetic_dataset(workdir, num_subnets, space_name="ofa_mbv3_tiny"):
                                  os.path.join(workdir, dataset.DATASET_FILE),
                                  num_subnets=num_subnets, seed=0)
   return space
+
+
+def resnet50_space():
+  """The registered ofa_resnet50 space (what the released ResNet50 encoding reads)."""
+  return get_space("ofa_resnet50")

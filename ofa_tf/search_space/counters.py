@@ -88,6 +88,13 @@ def block_params(block: BlockSpec, include_bn_statistics: bool = False) -> int:
   return _PARAMS[block.kind](block, 4 if include_bn_statistics else 2)
 
 
+def block_depthwise_macs(block: BlockSpec) -> int:
+  """The part of `block_macs` spent in depthwise convolutions (mbconv: k x k x mid x out
+  pixels; other kinds have none)."""
+  return block.kernel_size ** 2 * block.mid_channels * block.output_size ** 2 \
+      if block.kind == "mbconv" else 0
+
+
 def _head_convs(spec: NetworkSpec):
   return spec.stem + spec.head_before_pool + spec.head_after_pool
 

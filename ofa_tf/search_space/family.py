@@ -141,6 +141,17 @@ class SearchSpace:
     does not name stay at their largest value."""
     raise NotImplementedError
 
+  def block_cost_entries(self, block: int) -> tuple[tuple[str, int], ...]:
+    """(dimension, entry) pairs that elastic block `block`'s layers depend on besides the
+    resolution (batched MACs/params tables, `ofa_tf.search.efficiency`): by default the
+    block's own entry of every block-scoped dimension."""
+    return tuple((d.name, block) for d in self.elastic_dims() if d.scope == "block")
+
+  def base_cost_entries(self) -> tuple[tuple[str, int], ...]:
+    """(dimension, entry) pairs that the layers outside the elastic blocks (stem, fixed
+    blocks, head) depend on besides the resolution; by default none."""
+    return ()
+
   # --- Derived, generic ------------------------------------------------------------------------
 
   def dim(self, name: str) -> ElasticDim:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Callable
 
 from ofa_tf.search_space.family import ElasticDim, ascending_choices, make_divisible
-from ofa_tf.search_space.static_spec import ACTIVATIONS, BlockSpec, ConvSpec, conv_output_size
+from ofa_tf.search_space.static_spec import (ACTIVATIONS, BlockSpec, ConvSpec, NetworkSpec,
+                                             conv_output_size)
 from ofa_tf.search_space.subnet import SubnetConfig
 
 
@@ -134,6 +136,11 @@ class MBConvSpace:
   def max_mid_channels(self, block: int) -> int:
     return self.mid_channels(self.block_input_channels(block), max(self.expand_ratios))
 
+  def block_kind(self, block: int) -> str:
+    """`BlockSpec.kind` of elastic block `block` ("mbconv"; OFA-EdgeTPU's first stages are
+    "fused_mbconv")."""
+    return "mbconv"
+
   def block_se_channels(self, block: int, mid: int) -> int:
     return self.se_channels(mid) if self.stages[self.stage_of_block(block)].use_se else 0
 
@@ -160,9 +167,34 @@ class MBConvSpace:
           index=b + 1, in_channels=in_channels, out_channels=stage.width, mid_channels=mid,
           kernel_size=config.ks[b], stride=stride, activation=stage.activation,
           se_channels=self.block_se_channels(b, mid), input_size=size, has_expand=True,
-          residual=stride == 1 and in_channels == stage.width))
+          residual=stride == 1 and in_channels == stage.width, kind=self.block_kind(b)))
       size = blocks[-1].output_size
     return blocks
+
+  def assemble_network_spec(self, config: SubnetConfig, stem_activation: str,
+                            head_before_pool: Callable[[int, int], tuple[ConvSpec, ...]],
+                            head_after_pool: tuple[ConvSpec, ...] = ()) -> NetworkSpec:
+    """Stem, block 0 and the active blocks of `config`, then the family's head:
+    `head_before_pool(last_block_channels, final_size)` and `head_after_pool`.
+
+    Raises:
+      ValueError: `config` is not valid for this space.
+    """
+    self.validate(config)
+    blocks = self.mbconv_blocks(config)
+    return NetworkSpec(
+        resolution=config.r, stem=(self.stem_spec(config.r, stem_activation),),
+        blocks=tuple(blocks),
+        head_before_pool=head_before_pool(blocks[-1].out_channels, blocks[-1].output_size),
+        head_after_pool=head_after_pool, num_classes=self.num_classes,
+        dropout_rate=self.dropout_rate, bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum)
+
+  def feature_mix_network_spec(self, config: SubnetConfig, activation: str) -> NetworkSpec:
+    """A network whose head is one 1x1 "feature mix" conv (`feature_mix_width`) + BN + act
+    before pooling, then the classifier (ProxylessNAS, OFA-EdgeTPU)."""
+    return self.assemble_network_spec(config, activation, lambda last, size: (ConvSpec(
+        "feature_mix", last, self.feature_mix_width, 1, 1, size, activation=activation,
+        table_name="Conv_1"),))
 
   def normalize_and_check(self, positive_fields: tuple[str, ...]):
     """`__post_init__` of the MBConv spaces: stages from JSON, ascending elastic choices,

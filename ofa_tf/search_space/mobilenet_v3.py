@@ -73,19 +73,12 @@ class MobileNetV3Space(MBConvSpace, SearchSpace):
     Raises:
       ValueError: `config` is not valid for this space.
     """
-    self.validate(config)
-    blocks = self.mbconv_blocks(config)
-    size, last = blocks[-1].output_size, blocks[-1].out_channels
-    return NetworkSpec(
-        resolution=config.r, stem=(self.stem_spec(config.r, self.stem_activation),),
-        blocks=tuple(blocks),
-        head_before_pool=(ConvSpec("final_expand", last, self.final_expand_width, 1, 1, size,
-                                   activation="hswish", table_name="Conv_1"),),
-        head_after_pool=(ConvSpec("feature_mix", self.final_expand_width,
-                                  self.feature_mix_width, 1, 1, 1, batch_norm=False,
-                                  activation="hswish", table_name="Conv_2"),),
-        num_classes=self.num_classes, dropout_rate=self.dropout_rate,
-        bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum)
+    return self.assemble_network_spec(
+        config, self.stem_activation,
+        lambda last, size: (ConvSpec("final_expand", last, self.final_expand_width, 1, 1, size,
+                                     activation="hswish", table_name="Conv_1"),),
+        (ConvSpec("feature_mix", self.final_expand_width, self.feature_mix_width, 1, 1, 1,
+                  batch_norm=False, activation="hswish", table_name="Conv_2"),))
 
 
 # --- Presets (named factories) -----------------------------------------------------------------

@@ -14,7 +14,7 @@ import dataclasses
 
 from ofa_tf.search_space.family import SearchSpace, make_divisible
 from ofa_tf.search_space.mbconv_space import MBConvSpace, StageSpec
-from ofa_tf.search_space.static_spec import ConvSpec, NetworkSpec
+from ofa_tf.search_space.static_spec import NetworkSpec
 from ofa_tf.search_space.subnet import SubnetConfig
 
 
@@ -65,20 +65,12 @@ class ProxylessSpace(MBConvSpace, SearchSpace):
     return "relu6"
 
   def network_spec(self, config: SubnetConfig) -> NetworkSpec:
-    """The static layers of subnet `config`.
+    """The static layers of subnet `config` (ReLU6, feature mix before pooling).
 
     Raises:
       ValueError: `config` is not valid for this space.
     """
-    self.validate(config)
-    blocks = self.mbconv_blocks(config)
-    size, last = blocks[-1].output_size, blocks[-1].out_channels
-    return NetworkSpec(
-        resolution=config.r, stem=(self.stem_spec(config.r, "relu6"),), blocks=tuple(blocks),
-        head_before_pool=(ConvSpec("feature_mix", last, self.feature_mix_width, 1, 1, size,
-                                   activation="relu6", table_name="Conv_1"),),
-        head_after_pool=(), num_classes=self.num_classes, dropout_rate=self.dropout_rate,
-        bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum)
+    return self.feature_mix_network_spec(config, "relu6")
 
 
 # --- Presets (named factories) -----------------------------------------------------------------

@@ -44,8 +44,11 @@ class Phase:
     subnets_per_step: subnets sampled per step; their gradients are summed, then applied once.
     distill: train against the teacher (the largest network copied after the full phase).
     reorganize: start with channel re-organization (`supernet`'s family re-sorts the channels
-      of its `reorganize_dims`) keeping the bands of the values trained so far (the phase's
-      values without the smallest one).
+      of its `reorganize_dims`) keeping the bands of the values trained so far.
+    trained: {dimension: values trained before this phase} of the `reorganize_dims` (the
+      previous phase's values; `progressive_shrinking_phases` fills it). Absent dimensions
+      (and phases written before the field existed) fall back to the phase's values without
+      the smallest one, which is right only for a phase that opens a new smallest value.
   """
   name: str
   elastic: dict = dataclasses.field(default_factory=dict)
@@ -56,6 +59,7 @@ class Phase:
   subnets_per_step: int = 1
   distill: bool = True
   reorganize: bool = False
+  trained: dict = dataclasses.field(default_factory=dict)
 
   def __post_init__(self):
     if not self.name or not isinstance(self.name, str):
@@ -71,6 +75,11 @@ class Phase:
                          f"got {values!r}")
       elastic[dim] = tuple(sorted(values))
     object.__setattr__(self, "elastic", elastic)
+    if not isinstance(self.trained, dict):
+      raise ValueError(f"Phase({self.name}).trained must be a dict {{dimension: values}}, "
+                       f"got {self.trained!r}")
+    object.__setattr__(self, "trained", {k: tuple(sorted(_tuple(v)))
+                                         for k, v in self.trained.items()})
     if self.steps is None and not self.epochs > 0:
       raise ValueError(f"Phase({self.name}).epochs must be > 0 (or set steps), got {self.epochs}")
     if self.steps is not None and (not isinstance(self.steps, int) or self.steps <= 0):
@@ -104,10 +113,13 @@ class Phase:
     return out
 
   def trained_values(self, space) -> dict[str, tuple]:
-    """{dimension: values trained before this phase} for the family's `reorganize_dims`."""
-    return {dim: self.elastic.get(dim, (max(space.dim(dim).values),))[1:] or
-            self.elastic.get(dim, (max(space.dim(dim).values),))
-            for dim in space.reorganize_dims}
+    """{dimension: values trained before this phase} for the family's `reorganize_dims`
+    (`trained`, else the phase's values without the smallest one)."""
+    out = {}
+    for dim in space.reorganize_dims:
+      values = self.elastic.get(dim, (max(space.dim(dim).values),))
+      out[dim] = self.trained.get(dim) or values[1:] or values
+    return out
 
   def num_steps(self, train_examples: int, global_batch_size: int) -> int:
     """Optimizer steps of this phase: `steps`, or ceil(epochs * examples / batch)."""
@@ -154,7 +166,10 @@ def progressive_shrinking_phases(space, *, epochs: tuple[float, ...], lrs: tuple
   The family declares which dimensions each phase opens (`space.shrinking_order()`; for the
   MBConv families the paper's full -> kernel -> depth x2 -> expand x2). The first phase trains
   the full network without distillation; re-organization starts every phase that opens more
-  than one value of a `space.reorganize_dims` dimension.
+  than one value of a `space.reorganize_dims` dimension, keeping the bands of the previous
+  phase's values (`Phase.trained`: a family with two such dimensions, e.g. OFA-ResNet50's
+  expand and width, re-sorts the first one again in the second one's phases, and must keep
+  all of its trained values then).
 
   Args:
     space: the search space.
@@ -167,6 +182,9 @@ def progressive_shrinking_phases(space, *, epochs: tuple[float, ...], lrs: tuple
     ValueError: the per-phase tuples do not have one entry per phase.
   """
   order = space.shrinking_order()
+  largest = {d: (max(space.dim(d).values),) for d in space.reorganize_dims}
+  trained = [largest] + [{d: tuple(sorted(opened.get(d, largest[d])))
+                          for d in space.reorganize_dims} for _, opened in order[:-1]]
   for field, values in (("epochs", epochs), ("lrs", lrs), ("warmup_epochs", warmup_epochs),
                         ("subnets_per_step", subnets_per_step)):
     if len(values) != len(order):
@@ -175,9 +193,10 @@ def progressive_shrinking_phases(space, *, epochs: tuple[float, ...], lrs: tuple
   return tuple(
       Phase(name, dict(opened), epochs=ep, base_lr=lr, warmup_epochs=wu, subnets_per_step=n,
             distill=i > 0,
-            reorganize=any(len(opened.get(d, ())) > 1 for d in space.reorganize_dims))
-      for i, ((name, opened), ep, lr, wu, n) in
-      enumerate(zip(order, epochs, lrs, warmup_epochs, subnets_per_step)))
+            reorganize=any(len(opened.get(d, ())) > 1 for d in space.reorganize_dims),
+            trained=before)
+      for i, ((name, opened), ep, lr, wu, n, before) in
+      enumerate(zip(order, epochs, lrs, warmup_epochs, subnets_per_step, trained)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,11 +410,15 @@ class TrainConfig:
 
 # --- Presets (named factories) -----------------------------------------------------------------
 
-def smoke(space_name: str = "ofa_mbv3_tiny") -> TrainConfig:
-  """All six phases in about a minute: 3 steps each on the digits, tiny space, 16/20 px."""
+def smoke(space_name: str = "ofa_mbv3_tiny",
+          subnets_per_step: tuple[int, ...] = (1, 1, 2, 2, 4, 4)) -> TrainConfig:
+  """All phases in about a minute: 3 steps each on the digits, tiny space, 16/20 px.
+  `subnets_per_step` has one entry per phase of the space's family."""
   space = get_space(space_name)
+  n = len(space.shrinking_order())
   phases = progressive_shrinking_phases(
-      space, epochs=(1,) * 6, lrs=(0.05,) * 6, warmup_epochs=(0,) * 6)
+      space, epochs=(1,) * n, lrs=(0.05,) * n, warmup_epochs=(0,) * n,
+      subnets_per_step=subnets_per_step)
   phases = tuple(dataclasses.replace(p, steps=3) for p in phases)
   return TrainConfig(space=space_name, dataset="digits", phases=phases,
                      resolutions=(16, 20), global_batch_size=32, bn_calibration_images=64,
@@ -451,6 +474,32 @@ def register_preset(name: str, factory: Callable[[], TrainConfig]) -> None:
 
 register_preset("digits_proxyless", lambda: digits("ofa_proxyless_tiny"))
 register_preset("smoke_proxyless", lambda: smoke("ofa_proxyless_tiny"))
+# OFA-EdgeTPU: the MBConv schedule; its kernel phase opens k 5 in the MBConv stages only.
+register_preset("digits_edgetpu", lambda: digits("ofa_edgetpu_tiny"))
+register_preset("smoke_edgetpu", lambda: smoke("ofa_edgetpu_tiny"))
+
+# OFA-ResNet50: seven phases (full, depth x2, expand x2, width x2; `ResNetSpace` says why).
+_RESNET_SUBNETS = (1, 2, 2, 4, 4, 4, 4)
+
+
+def digits_resnet() -> TrainConfig:
+  """The tiny OFA-ResNet on the digits at 24-32 px (the ResNet-D stem divides by 4 before the
+  first stage: 6-8 px maps there, as the MBConv stems leave at 16-24 px): full network 12
+  epochs, then depth, expand and width in two steps each (short first steps, longer second
+  ones), 2 subnets per step for depth and 4 for expand and width (the paper's counts for
+  depth and expand)."""
+  space = get_space("ofa_resnet50_tiny")
+  phases = progressive_shrinking_phases(
+      space, epochs=(12, 2, 3, 2, 4, 2, 6), lrs=(0.1, 0.01, 0.02, 0.01, 0.02, 0.01, 0.02),
+      warmup_epochs=(1, 0, 0.5, 0, 0.5, 0, 0.5), subnets_per_step=_RESNET_SUBNETS)
+  return TrainConfig(space=space.name, dataset="digits", phases=phases,
+                     resolutions=(24, 28, 32), global_batch_size=64,
+                     bn_calibration_images=320, eval_batch_size=270, checkpoint_every_steps=100,
+                     log_every_steps=20)
+
+
+register_preset("digits_resnet", digits_resnet)
+register_preset("smoke_resnet", lambda: smoke("ofa_resnet50_tiny", _RESNET_SUBNETS))
 
 
 def get_preset(name: str) -> TrainConfig:

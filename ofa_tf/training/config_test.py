@@ -53,6 +53,26 @@ class PhaseTest(tf.test.TestCase):
                         [0.96, 0.08, 0.24, 0.08, 0.24])
 
 
+  def test_resnet_schedule_keeps_every_trained_band(self):
+    config = config_lib.get_preset("digits_resnet")
+    space, phases = config.search_space(), config.phases
+    self.assertEqual([p.name for p in phases], ["full", "depth_1", "depth_2", "expand_1",
+                                                "expand_2", "width_1", "width_2"])
+    self.assertEqual([p.reorganize for p in phases], [False] * 3 + [True] * 4)
+    # The width phases re-sort the middle channels again: all three expand bands are trained
+    # by then, so none may be dropped (the smallest-value rule alone would drop 0.2).
+    self.assertEqual([p.trained_values(space) for p in phases[3:]],
+                     [{"e": (0.35,), "w": (2,)}, {"e": (0.25, 0.35), "w": (2,)},
+                      {"e": (0.2, 0.25, 0.35), "w": (2,)}, {"e": (0.2, 0.25, 0.35), "w": (1, 2)}])
+    back = config_lib.TrainConfig.from_json(config.to_json())
+    self.assertEqual(back.phases[5].trained_values(space), phases[5].trained_values(space))
+    # A phase written before `trained` existed falls back to the smallest-value rule.
+    legacy = phases[4].to_dict()
+    del legacy["trained"]
+    self.assertEqual(config_lib.Phase.from_dict(legacy).trained_values(space),
+                     {"e": (0.25, 0.35), "w": (2,)})
+
+
 class TrainConfigTest(tf.test.TestCase):
 
   def test_presets_round_trip(self):

@@ -20,8 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from ofa_tf.data import ImageClassificationData, load_dataset
-from ofa_tf.networks import Supernet, build_supernet
-from ofa_tf.networks.ofa_mbconv import ARCH_KEYS
+from ofa_tf.networks import Supernet, arch_signature, build_supernet
 from ofa_tf.search_space import SearchSpace, SubnetConfig
 from ofa_tf import workdir as workdir_lib
 from ofa_tf.training.config import Phase, TrainConfig
@@ -35,9 +34,8 @@ class _SubnetRunner:
 
   def __init__(self, supernet: Supernet):
     self.supernet = supernet
-    n = supernet.space.num_blocks
     images = tf.TensorSpec([None, None, None, 3], tf.float32)
-    arch = {k: tf.TensorSpec([n], tf.bool if k == "active" else tf.int32) for k in ARCH_KEYS}
+    arch = arch_signature(supernet.space)
     self.calibrate = tf.function(self._calibrate, input_signature=[
         images, arch, tf.TensorSpec([], tf.float32)])
     self.logits = tf.function(self._logits, input_signature=[images, arch])

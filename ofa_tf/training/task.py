@@ -11,7 +11,7 @@ One step (Cai et al., ICLR 2020, Sec. 3.2-3.3; reference `train_one_epoch` of
 
 Subnets (and the resolution, chosen by the data pipeline) are functions of (seed, global step)
 computed in Python outside the traced step and passed in as stacked arch tensors of shape
-[N, num_blocks], so every replica and worker trains the same subnets at the same step, a
+[N, ...] (`networks.arch_signature`), so every replica and worker trains the same subnets at the same step, a
 resumed run replays the same sequence, and the step never retraces per subnet.
 """
 
@@ -21,8 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from ofa_tf.networks import Supernet, build_supernet, encode_arch
-from ofa_tf.networks.ofa_mbconv import ARCH_KEYS
+from ofa_tf.networks import Supernet, arch_signature, build_supernet, encode_arch
 from ofa_tf.search_space import SearchSpace, SubnetConfig
 from ofa_tf.training.config import Phase, TrainConfig
 
@@ -43,7 +42,7 @@ def sample_subnets(space: SearchSpace, phase: Phase, seed: int, step: int,
 
 
 def stack_archs(space: SearchSpace, configs: list[SubnetConfig]) -> dict[str, np.ndarray]:
-  """`encode_arch` of each config stacked along a new leading axis: [N, num_blocks] arrays."""
+  """`encode_arch` of each config stacked along a new leading axis: [N, ...] arrays."""
   encoded = [encode_arch(space, c) for c in configs]
   return {k: np.stack([e[k] for e in encoded]) for k in encoded[0]}
 
@@ -127,7 +126,7 @@ class ProgressiveShrinkingTask:
     Args:
       images: [b, r, r, 3] float32 NHWC, this replica's slice of the global batch.
       labels: [b] int32.
-      archs: dict of [N, num_blocks] tensors (`stack_archs`), the same on every replica
+      archs: dict of [N, ...] tensors (`stack_archs`), the same on every replica
         (static N when `unroll`).
       distill: bool scalar tensor (Python bool when `unroll`): add the KD term against the
         teacher.
@@ -251,8 +250,6 @@ class ProgressiveShrinkingTask:
       return unrolled_step
     signature = None
     if data_spec is not None:
-      num_blocks = self.supernet.space.num_blocks
-      arch_spec = {k: tf.TensorSpec([None, num_blocks], tf.bool if k == "active" else tf.int32)
-                   for k in ARCH_KEYS}
+      arch_spec = arch_signature(self.supernet.space, stacked=True)
       signature = [data_spec, arch_spec, tf.TensorSpec([], tf.bool)]
     return tf.function(step, input_signature=signature, jit_compile=jit_compile or None)
