@@ -196,11 +196,18 @@ class MBConvSpace:
         "feature_mix", last, self.feature_mix_width, 1, 1, size, activation=activation,
         table_name="Conv_1"),))
 
-  def normalize_and_check(self, positive_fields: tuple[str, ...]):
+  def normalize_and_check(self, positive_fields: tuple[str, ...],
+                          stage_activation: str | None = None):
     """`__post_init__` of the MBConv spaces: stages from JSON, ascending elastic choices,
-    positive widths, odd kernels, dropout in [0, 1); ValueError naming the field."""
+    positive widths, odd kernels, dropout in [0, 1), and, given `stage_activation`, stages of
+    that activation without SE; ValueError naming the field."""
     cls = type(self).__name__
     object.__setattr__(self, "stages", stages_from_json(self.stages))
+    if stage_activation is not None:
+      bad = [s for s in self.stages if s.activation != stage_activation or s.use_se]
+      if bad:
+        name = {"relu": "ReLU", "relu6": "ReLU6"}.get(stage_activation, stage_activation)
+        raise ValueError(f"{cls}.stages must use {name} without SE, got {bad}")
     for field in ("kernel_sizes", "expand_ratios", "depths", "resolutions"):
       object.__setattr__(self, field, ascending_choices(cls, field, getattr(self, field)))
     for field in positive_fields + ("stem_width", "first_block_width", "num_classes"):

@@ -55,10 +55,7 @@ class ProxylessSpace(MBConvSpace, SearchSpace):
   channel_divisor: int = 8
 
   def __post_init__(self):
-    self.normalize_and_check(("feature_mix_width",))
-    bad = [s for s in self.stages if s.activation != "relu6" or s.use_se]
-    if bad:
-      raise ValueError(f"ProxylessSpace.stages must use ReLU6 without SE, got {bad}")
+    self.normalize_and_check(("feature_mix_width",), stage_activation="relu6")
 
   @property
   def stem_activation(self) -> str:
